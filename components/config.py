@@ -1,0 +1,662 @@
+"""Stack configuration: the one place that reads Pulumi config.
+
+`load(raw)` is pure: it takes the stack's `paasmas:*` values (strings or JSON, as Pulumi stores
+them), checks every rule, and returns immutable typed objects, or raises `ConfigError` listing
+**every** problem, one line each: `dotted.key: what is wrong — how to fix it`.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+import re
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any, TypeVar
+
+NAMESPACE = "paasmas"
+
+StrEnumT = TypeVar("StrEnumT", bound=StrEnum)
+
+# Nodes per role: each role owns a block of this many fixed addresses (see planning.py).
+MAX_ROLE_SIZE = 9
+
+
+class ConfigError(Exception):
+    """Every problem found in a stack's configuration, one `key: problem — fix` per line."""
+
+    def __init__(self, problems: list[str]) -> None:
+        self.problems = problems
+        super().__init__(
+            f"stack configuration has {len(problems)} problem(s):\n"
+            + "\n".join(f"  {p}" for p in problems)
+        )
+
+
+class ServerGroupPolicy(StrEnum):
+    SOFT_ANTI_AFFINITY = "soft-anti-affinity"
+    ANTI_AFFINITY = "anti-affinity"
+    SOFT_AFFINITY = "soft-affinity"
+    AFFINITY = "affinity"
+
+
+class DatabaseLoadBalancerMode(StrEnum):
+    OCTAVIA = "octavia"
+    HAPROXY = "haproxy"
+
+
+@dataclass(frozen=True)
+class ExistingNetwork:
+    """Reuse a network the cloud already has; each value is a name or an ID."""
+
+    network: str
+    subnet: str
+    router: str | None
+
+
+@dataclass(frozen=True)
+class NetworkConfig:
+    external_network: str
+    cidr: ipaddress.IPv4Network | None
+    existing: ExistingNetwork | None
+    dns_servers: tuple[str, ...]
+    mtu: int | None
+
+
+@dataclass(frozen=True)
+class AccessConfig:
+    ssh_user: str
+    ssh_public_key: str | None
+    existing_keypair: str | None
+    ssh_allowed_cidrs: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class NodeRoleConfig:
+    """What every node group has: how many, on what, and how it is reached."""
+
+    size: int
+    flavor: str
+    image: str
+    server_group_policy: ServerGroupPolicy
+    boot_volume_size: int | None
+    # Addresses of pre-allocated floating IPs to reuse, or "" to allocate one: one per node.
+    floating_ips: tuple[str, ...] | None
+
+    @property
+    def wants_floating_ips(self) -> bool:
+        return self.floating_ips is not None
+
+
+@dataclass(frozen=True)
+class BastionConfig:
+    enabled: bool
+    node: NodeRoleConfig
+    floating_ip: str | None
+
+
+@dataclass(frozen=True)
+class PaasConfig:
+    node: NodeRoleConfig
+    domain: str | None
+    allowed_cidrs: tuple[str, ...]
+    admin_username: str
+    load_balancer_floating_ip: str | None
+    cluster_cidr: ipaddress.IPv4Network
+    service_cidr: ipaddress.IPv4Network
+
+
+@dataclass(frozen=True)
+class JenkinsConfig:
+    node: NodeRoleConfig
+    data_volume_size: int
+    allowed_cidrs: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class DatabaseLoadBalancerConfig:
+    mode: DatabaseLoadBalancerMode
+    # HAProxy mode only: the nodes that run HAProxy.
+    node: NodeRoleConfig | None
+
+
+@dataclass(frozen=True)
+class DatabaseConfig:
+    node: NodeRoleConfig
+    data_volume_size: int
+    name: str
+    user: str
+    load_balancer: DatabaseLoadBalancerConfig
+    replace_on_user_data_change: bool
+
+
+@dataclass(frozen=True)
+class PipelineConfig:
+    repository: str | None
+    credentials_id: str
+    app_name: str
+    staging_branch: str
+    production_branch: str
+
+
+@dataclass(frozen=True)
+class DownloadsConfig:
+    """Where nodes fetch images and binaries: proxies and a registry mirror, all optional."""
+
+    http_proxy: str | None
+    https_proxy: str | None
+    no_proxy: tuple[str, ...]
+    registry_mirror: str | None
+
+
+@dataclass(frozen=True)
+class PlatformConfig:
+    network: NetworkConfig
+    access: AccessConfig
+    availability_zones: tuple[str, ...]
+    bastion: BastionConfig
+    paas: PaasConfig
+    jenkins: JenkinsConfig
+    database: DatabaseConfig
+    pipeline: PipelineConfig
+    downloads: DownloadsConfig = field(
+        default_factory=lambda: DownloadsConfig(None, None, (), None)
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# A small validating reader: every accessor records problems instead of raising, so one run
+# reports everything that is wrong.
+
+
+class _Section:
+    def __init__(self, path: str, data: Mapping[str, Any], problems: list[str]) -> None:
+        self.path = path
+        self.data = data
+        self.problems = problems
+        self.read: set[str] = set()
+
+    def key(self, name: str) -> str:
+        return f"{self.path}.{name}" if self.path else name
+
+    def problem(self, name: str, what: str, fix: str) -> None:
+        self.problems.append(f"{self.key(name)}: {what} — {fix}")
+
+    def has(self, name: str) -> bool:
+        return self.data.get(name) is not None
+
+    def _get(self, name: str) -> Any:
+        self.read.add(name)
+        return self.data.get(name)
+
+    def string(self, name: str, default: str | None = None, *, required: bool = False,
+               fix: str = "set it") -> str | None:
+        value = self._get(name)
+        if value is None:
+            if required:
+                self.problem(name, "missing", fix)
+            return default
+        if not isinstance(value, str) or not value.strip():
+            self.problem(name, f"expected a non-empty string, got {value!r}", fix)
+            return default
+        return value.strip()
+
+    def integer(self, name: str, default: int | None = None, *, required: bool = False,
+                minimum: int | None = None, maximum: int | None = None) -> int | None:
+        value = self._get(name)
+        if value is None:
+            if required:
+                self.problem(name, "missing", "set a whole number")
+            return default
+        if isinstance(value, str) and re.fullmatch(r"-?\d+", value.strip()):
+            value = int(value)
+        if isinstance(value, bool) or not isinstance(value, int):
+            self.problem(name, f"expected a whole number, got {value!r}", "write it as e.g. 3")
+            return default
+        if minimum is not None and value < minimum:
+            self.problem(name, f"{value} is below the minimum {minimum}", f"use at least {minimum}")
+            return default
+        if maximum is not None and value > maximum:
+            self.problem(name, f"{value} is above the maximum {maximum}", f"use at most {maximum}")
+            return default
+        return int(value)
+
+    def boolean(self, name: str, default: bool) -> bool:
+        value = self._get(name)
+        if value is None:
+            return default
+        if isinstance(value, str) and value.lower() in ("true", "false"):
+            return value.lower() == "true"
+        if not isinstance(value, bool):
+            self.problem(name, f"expected true or false, got {value!r}", "write true or false")
+            return default
+        return value
+
+    def strings(self, name: str, default: tuple[str, ...] = ()) -> tuple[str, ...]:
+        value = self._get(name)
+        if value is None:
+            return default
+        if not isinstance(value, list) or not all(isinstance(v, str) and v for v in value):
+            self.problem(name, f"expected a list of strings, got {value!r}",
+                         'write a YAML list, e.g. ["a", "b"]')
+            return default
+        return tuple(v.strip() for v in value)
+
+    def choice(self, name: str, enum: type[StrEnumT], default: StrEnumT) -> StrEnumT:
+        value = self._get(name)
+        if value is None:
+            return default
+        allowed = ", ".join(e.value for e in enum)
+        try:
+            return enum(value)
+        except ValueError:
+            self.problem(name, f"unknown value {value!r}", f"use one of: {allowed}")
+            return default
+
+    def section(self, name: str) -> _Section:
+        value = self._get(name)
+        if value is None:
+            value = {}
+        elif not isinstance(value, Mapping):
+            self.problem(name, f"expected a mapping of keys, got {value!r}",
+                         "write it as a YAML mapping (key: value lines)")
+            value = {}
+        return _Section(self.key(name), value, self.problems)
+
+    def finish(self, allowed_extra: tuple[str, ...] = ()) -> None:
+        """Reject keys nobody read: they are typos or options that do not exist."""
+        known = sorted(self.read | set(allowed_extra))
+        for name in sorted(set(self.data) - self.read - set(allowed_extra)):
+            close = _closest(name, known)
+            hint = f"did you mean {self.key(close)!r}?" if close else "remove it"
+            self.problem(name, "unknown key", f"{hint} Known keys: {', '.join(known)}")
+
+
+
+def _closest(name: str, candidates: list[str]) -> str | None:
+    import difflib
+
+    matches = difflib.get_close_matches(name, candidates, n=1, cutoff=0.6)
+    return matches[0] if matches else None
+
+
+# ---------------------------------------------------------------------------------------------
+# Value checks shared by several keys.
+
+_DNS_LABEL = re.compile(r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$")
+_SSH_KEY = re.compile(
+    r"^(ssh-ed25519|ssh-rsa|ecdsa-sha2-nistp(256|384|521)|sk-ssh-ed25519@openssh\.com)"
+    r" [A-Za-z0-9+/]+={0,3}( .*)?$"
+)
+# Internal ranges that clash with cluster traffic if the tenant subnet overlaps them.
+_PUBLIC_CIDR_FIX = "use a private range (10.0.0.0/8, 172.16.0.0/12 or 192.168.0.0/16)"
+
+
+def _parse_cidr(s: _Section, name: str, value: str | None,
+                *, private: bool) -> ipaddress.IPv4Network | None:
+    if value is None:
+        return None
+    try:
+        net = ipaddress.ip_network(value, strict=False)
+    except ValueError:
+        s.problem(name, f"{value!r} is not a CIDR", "write it like 10.20.0.0/24")
+        return None
+    if not isinstance(net, ipaddress.IPv4Network):
+        s.problem(name, f"{value} is IPv6", "use an IPv4 CIDR (the platform is IPv4 inside)")
+        return None
+    if str(net) != value and net.with_prefixlen != value:
+        s.problem(name, f"{value} has host bits set", f"did you mean {net.with_prefixlen}?")
+        return None
+    if private and not net.is_private:
+        s.problem(name, f"{value} is a public range", _PUBLIC_CIDR_FIX)
+        return None
+    return net
+
+
+def _source_cidrs(s: _Section, name: str, *, required: bool, open_allowed: bool,
+                  default: tuple[str, ...] = ()) -> tuple[str, ...]:
+    """CIDRs that may reach an entry point; `0.0.0.0/0` only where the entry point is public."""
+    values = s.strings(name, default)
+    if required and not values:
+        s.problem(name, "empty", "list the source CIDRs allowed in, e.g. [\"203.0.113.0/24\"]")
+    cleaned: list[str] = []
+    for i, value in enumerate(values):
+        try:
+            net = ipaddress.ip_network(value, strict=True)
+        except ValueError:
+            s.problem(f"{name}[{i}]", f"{value!r} is not a CIDR (or has host bits set)",
+                      "write it like 203.0.113.0/24 or 198.51.100.7/32")
+            continue
+        if net.prefixlen == 0 and not open_allowed:
+            s.problem(f"{name}[{i}]", f"{value} opens this port to the whole internet",
+                      "list the networks that need access (operators' VPN, office, CI)")
+            continue
+        cleaned.append(net.with_prefixlen)
+    return tuple(cleaned)
+
+
+def _check_hostname(s: _Section, name: str, value: str | None) -> None:
+    if value is None:
+        return
+    labels = value.rstrip(".").split(".")
+    if len(value) > 253 or not all(_DNS_LABEL.match(label) for label in labels) or len(labels) < 2:
+        s.problem(name, f"{value!r} is not a valid DNS domain",
+                  "use lower-case labels separated by dots, e.g. paas.example.com")
+
+
+def _check_url(s: _Section, name: str, value: str | None, schemes: tuple[str, ...]) -> None:
+    if value is None:
+        return
+    pattern = rf"^({'|'.join(schemes)})://[^\s/]+(/\S*)?$"
+    if not re.match(pattern, value):
+        s.problem(name, f"{value!r} is not a {'/'.join(schemes)} URL",
+                  f"write it like {schemes[0]}://host:port")
+
+
+def _check_ip(s: _Section, name: str, value: str) -> bool:
+    try:
+        ipaddress.IPv4Address(value)
+    except ValueError:
+        s.problem(name, f"{value!r} is not an IPv4 address", "write it like 203.0.113.10")
+        return False
+    return True
+
+
+# ---------------------------------------------------------------------------------------------
+# Sections
+
+
+def _network(s: _Section) -> NetworkConfig:
+    external = s.string("external_network", required=True,
+                        fix="name the cloud's external network (`openstack network list "
+                            "--external`)")
+    cidr_text = s.string("cidr")
+    existing: ExistingNetwork | None = None
+    if s.has("existing"):
+        e = s.section("existing")
+        network = e.string("network", required=True, fix="give the network's name or ID")
+        subnet = e.string("subnet", required=True, fix="give the subnet's name or ID")
+        router = e.string("router")
+        e.finish()
+        if network and subnet:
+            existing = ExistingNetwork(network, subnet, router)
+        if cidr_text is not None:
+            s.problem("cidr", "set together with network.existing",
+                      "either create a network (cidr) or reuse one (existing), not both")
+    elif cidr_text is None:
+        s.problem("cidr", "missing",
+                  "set the CIDR of the network to create (e.g. 10.20.0.0/24) or "
+                  "network.existing to reuse one")
+    cidr = _parse_cidr(s, "cidr", cidr_text, private=True)
+    if cidr is not None and cidr.prefixlen > 24:
+        s.problem("cidr", f"/{cidr.prefixlen} is too small for the platform's address plan",
+                  "use a /24 or larger (e.g. 10.20.0.0/24)")
+        cidr = None
+    dns = s.strings("dns_servers", ())
+    for i, server in enumerate(dns):
+        _check_ip(s, f"dns_servers[{i}]", server)
+    mtu = s.integer("mtu", minimum=1280, maximum=9000)
+    s.finish(allowed_extra=("existing",))
+    return NetworkConfig(external or "", cidr, existing, dns, mtu)
+
+
+def _access(s: _Section, bastion_enabled: bool) -> AccessConfig:
+    ssh_user = s.string("ssh_user", "core") or "core"
+    key = s.string("ssh_public_key")
+    existing = s.string("existing_keypair")
+    if key is None and existing is None:
+        s.problem("ssh_public_key", "missing",
+                  "set an SSH public key (or access.existing_keypair to reuse a keypair)")
+    if key is not None and existing is not None:
+        s.problem("existing_keypair", "set together with access.ssh_public_key",
+                  "keep one: a key to create a keypair from, or an existing keypair's name")
+    if key is not None and not _SSH_KEY.match(key):
+        s.problem("ssh_public_key", "not an OpenSSH public key",
+                  "paste one line of a .pub file, e.g. `ssh-ed25519 AAAA... you@host`")
+    cidrs = _source_cidrs(s, "ssh_allowed_cidrs", required=bastion_enabled, open_allowed=False)
+    s.finish()
+    return AccessConfig(ssh_user, key, existing, cidrs)
+
+
+def _node_role(s: _Section, default_image: str | None, *, default_size: int,
+               quorum: bool, minimum: int = 1) -> NodeRoleConfig:
+    size = s.integer("size", default_size, minimum=minimum, maximum=MAX_ROLE_SIZE)
+    if quorum and size is not None and size < 3:
+        s.problem("size", f"{size} is too small for a quorum",
+                  "use 3 or more (an odd number) so the cluster survives one node loss")
+    elif quorum and size is not None and size % 2 == 0:
+        s.problem("size", f"{size} — must be odd",
+                  f"use {size - 1} or {size + 1} (quorum survives one node loss)")
+    flavor = s.string("flavor", required=True,
+                      fix="name a flavor of the cloud (`openstack flavor list`)")
+    image = s.string("image", default_image)
+    if image is None:
+        s.problem("image", "missing",
+                  "set `paasmas:image` for every role or an image for this role "
+                  "(`openstack image list`)")
+    policy = s.choice("server_group_policy", ServerGroupPolicy,
+                      ServerGroupPolicy.SOFT_ANTI_AFFINITY)
+    if quorum and policy in (ServerGroupPolicy.AFFINITY, ServerGroupPolicy.SOFT_AFFINITY):
+        s.problem("server_group_policy", f"{policy.value} puts the quorum on one host",
+                  "use soft-anti-affinity or anti-affinity")
+    boot_volume = s.integer("boot_volume_size", minimum=1)
+    floating_ips = _floating_ips(s, size or 0)
+    return NodeRoleConfig(size or 0, flavor or "", image or "", policy, boot_volume, floating_ips)
+
+
+def _floating_ips(s: _Section, size: int) -> tuple[str, ...] | None:
+    value = s._get("floating_ips")
+    if value is None or value is False:
+        return None
+    if value is True:
+        return ("",) * size
+    if isinstance(value, list) and all(isinstance(v, str) for v in value):
+        if len(value) != size:
+            s.problem("floating_ips", f"{len(value)} addresses for {size} nodes",
+                      "list one pre-allocated address per node, or write true to allocate")
+            return None
+        for i, address in enumerate(value):
+            _check_ip(s, f"floating_ips[{i}]", address)
+        return tuple(value)
+    s.problem("floating_ips", f"expected true, false or a list of addresses, got {value!r}",
+              "write false (default), true, or [\"203.0.113.10\", ...]")
+    return None
+
+
+_ROLE_KEYS = ("size", "flavor", "image", "server_group_policy", "boot_volume_size",
+              "floating_ips")
+
+
+def _bastion(s: _Section, default_image: str | None) -> BastionConfig:
+    enabled = s.boolean("enabled", True)
+    if enabled:
+        node = _node_role(s, default_image, default_size=1, quorum=False)
+        if node.size != 1:
+            s.problem("size", f"{node.size} bastions", "use 1: the bastion is one jump host")
+    else:
+        node = NodeRoleConfig(0, "", "", ServerGroupPolicy.SOFT_ANTI_AFFINITY, None, None)
+        for name in _ROLE_KEYS:
+            s.read.add(name)
+    floating_ip = s.string("floating_ip")
+    if floating_ip is not None:
+        _check_ip(s, "floating_ip", floating_ip)
+    s.finish()
+    return BastionConfig(enabled, node, floating_ip)
+
+
+def _paas(s: _Section, default_image: str | None) -> PaasConfig:
+    node = _node_role(s, default_image, default_size=3, quorum=True)
+    domain = s.string("domain")
+    _check_hostname(s, "domain", domain)
+    allowed = _source_cidrs(s, "allowed_cidrs", required=True, open_allowed=True,
+                            default=("0.0.0.0/0",))
+    admin = s.string("admin_username", "admin") or "admin"
+    if not re.fullmatch(r"[a-z][a-z0-9_-]{1,31}", admin):
+        s.problem("admin_username", f"{admin!r} is not a valid user name",
+                  "use 2-32 lower-case letters, digits, - or _")
+    lb_fip = s.string("load_balancer_floating_ip")
+    if lb_fip is not None:
+        _check_ip(s, "load_balancer_floating_ip", lb_fip)
+    cluster = _parse_cidr(s, "cluster_cidr", s.string("cluster_cidr", "10.42.0.0/16"),
+                          private=True)
+    service = _parse_cidr(s, "service_cidr", s.string("service_cidr", "10.43.0.0/16"),
+                          private=True)
+    s.finish()
+    return PaasConfig(node, domain, allowed, admin, lb_fip,
+                      cluster or ipaddress.IPv4Network("10.42.0.0/16"),
+                      service or ipaddress.IPv4Network("10.43.0.0/16"))
+
+
+def _jenkins(s: _Section, default_image: str | None) -> JenkinsConfig:
+    node = _node_role(s, default_image, default_size=1, quorum=False)
+    volume = s.integer("data_volume_size", 20, minimum=1) or 20
+    allowed = _source_cidrs(s, "allowed_cidrs", required=True, open_allowed=False)
+    s.finish()
+    return JenkinsConfig(node, volume, allowed)
+
+
+def _database(s: _Section, default_image: str | None) -> DatabaseConfig:
+    node = _node_role(s, default_image, default_size=3, quorum=True)
+    volume = s.integer("data_volume_size", 20, minimum=1) or 20
+    name = s.string("name", "app") or "app"
+    user = s.string("user", "app") or "app"
+    for key, value in (("name", name), ("user", user)):
+        if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]{0,31}", value):
+            s.problem(key, f"{value!r} is not a valid MySQL identifier",
+                      "use up to 32 letters, digits and _ (not starting with a digit)")
+    if user == "root":
+        s.problem("user", "the application must not use root",
+                  "pick an application user name, e.g. app")
+    lb = s.section("load_balancer")
+    mode = lb.choice("mode", DatabaseLoadBalancerMode, DatabaseLoadBalancerMode.OCTAVIA)
+    lb_node: NodeRoleConfig | None = None
+    if mode is DatabaseLoadBalancerMode.HAPROXY:
+        lb_node = _node_role(lb, default_image, default_size=1, quorum=False)
+    else:
+        for key in _ROLE_KEYS:
+            if lb.has(key):
+                lb.problem(key, "only used when load_balancer.mode is haproxy",
+                           "remove it, or set mode: haproxy")
+                lb.read.add(key)
+    lb.finish()
+    replace = s.boolean("replace_on_user_data_change", False)
+    s.finish(allowed_extra=("load_balancer",))
+    return DatabaseConfig(node, volume, name, user,
+                          DatabaseLoadBalancerConfig(mode, lb_node), replace)
+
+
+def _pipeline(s: _Section) -> PipelineConfig:
+    repository = s.string("repository")
+    if repository is not None and not re.match(r"^(https://|ssh://|git@)\S+$", repository):
+        s.problem("repository", f"{repository!r} is not a Git URL",
+                  "use https://host/org/repo.git or git@host:org/repo.git")
+    credentials = s.string("credentials_id", "git-host") or "git-host"
+    app = s.string("app_name", "ghost") or "ghost"
+    # Apps are named pr-<N>-<app> and stage-<app>: keep room for the prefixes in a DNS label.
+    if not re.fullmatch(r"[a-z][a-z0-9-]{0,39}", app) or app.endswith("-"):
+        s.problem("app_name", f"{app!r} is not a valid app name",
+                  "use 1-40 lower-case letters, digits and -, starting with a letter")
+    staging = s.string("staging_branch", "development") or "development"
+    production = s.string("production_branch", "master") or "master"
+    if staging == production:
+        s.problem("staging_branch", f"same as pipeline.production_branch ({production!r})",
+                  "staging must deploy from its own branch")
+    s.finish()
+    return PipelineConfig(repository, credentials, app, staging, production)
+
+
+def _downloads(s: _Section) -> DownloadsConfig:
+    http_proxy = s.string("http_proxy")
+    https_proxy = s.string("https_proxy")
+    _check_url(s, "http_proxy", http_proxy, ("http", "https"))
+    _check_url(s, "https_proxy", https_proxy, ("http", "https"))
+    no_proxy = s.strings("no_proxy")
+    mirror = s.string("registry_mirror")
+    if mirror is not None and not re.fullmatch(r"[a-z0-9.-]+(:\d+)?(/[a-z0-9._/-]+)?", mirror):
+        s.problem("registry_mirror", f"{mirror!r} is not a registry host",
+                  "write it like mirror.example.com:5000 (no scheme)")
+    s.finish()
+    return DownloadsConfig(http_proxy, https_proxy, no_proxy, mirror)
+
+
+def _check_overlaps(top: _Section, network: NetworkConfig, paas: PaasConfig) -> None:
+    ranges = [("paas.cluster_cidr", paas.cluster_cidr), ("paas.service_cidr", paas.service_cidr)]
+    if network.cidr is not None:
+        ranges.insert(0, ("network.cidr", network.cidr))
+    for i, (key_a, net_a) in enumerate(ranges):
+        for key_b, net_b in ranges[i + 1:]:
+            if net_a.overlaps(net_b):
+                top.problems.append(
+                    f"{key_b}: {net_b} overlaps {key_a} ({net_a}) — "
+                    "pick ranges that do not overlap (node, pod and service traffic must "
+                    "be told apart)")
+
+
+# ---------------------------------------------------------------------------------------------
+
+
+def load(raw: Mapping[str, Any]) -> PlatformConfig:
+    """Typed config from `paasmas:*` stack values; raises ConfigError listing every problem."""
+    problems: list[str] = []
+    data: dict[str, Any] = {}
+    for full_key, value in raw.items():
+        namespace, _, key = full_key.partition(":")
+        if namespace != NAMESPACE:
+            continue
+        data[key] = _decode(value)
+    top = _Section("", data, problems)
+    image = top.string("image")
+    azs = top.strings("availability_zones")
+    bastion = _bastion(top.section("bastion"), image)
+    network = _network(top.section("network"))
+    access = _access(top.section("access"), bastion.enabled)
+    paas = _paas(top.section("paas"), image)
+    jenkins = _jenkins(top.section("jenkins"), image)
+    database = _database(top.section("database"), image)
+    pipeline = _pipeline(top.section("pipeline"))
+    downloads = _downloads(top.section("downloads"))
+    _check_overlaps(top, network, paas)
+    top.finish()
+    if problems:
+        raise ConfigError(problems)
+    return PlatformConfig(network, access, azs, bastion, paas, jenkins, database, pipeline,
+                          downloads)
+
+
+def _decode(value: Any) -> Any:
+    """Pulumi hands structured values over as JSON text and scalars as plain text."""
+    if isinstance(value, str) and value[:1] in ("{", "["):
+        try:
+            return json.loads(value)
+        except json.JSONDecodeError:
+            return value
+    return value
+
+
+def stack_config_values() -> dict[str, Any]:
+    """The raw `paasmas:*` values of the running Pulumi stack (the only reader of its config)."""
+    from pulumi.runtime import config as runtime_config
+
+    values: dict[str, Any] = dict(runtime_config.get_config_env())
+    values.update(runtime_config.CONFIG.get())
+    return {k: v for k, v in values.items() if k.startswith(f"{NAMESPACE}:")}
+
+
+def iter_roles(cfg: PlatformConfig) -> Iterator[tuple[str, NodeRoleConfig]]:
+    """Every node group the config asks for, by role name."""
+    if cfg.bastion.enabled:
+        yield "bastion", cfg.bastion.node
+    yield "paas", cfg.paas.node
+    yield "jenkins", cfg.jenkins.node
+    yield "database", cfg.database.node
+    if cfg.database.load_balancer.node is not None:
+        yield "db-lb", cfg.database.load_balancer.node
+
+
+__all__ = [
+    "ConfigError",
+    "PlatformConfig",
+    "load",
+    "stack_config_values",
+]
