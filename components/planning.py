@@ -1,0 +1,97 @@
+"""Pure planning: names, fixed addresses, etcd membership. No Pulumi here, so it is fast to test.
+
+Fixed-address layout of a subnet the stack creates (a /24 or larger):
+
+    .1            router (gateway)
+    .10 - .19     bastion        each role owns a block of BLOCK addresses, in ROLE_ORDER,
+    .20 - .29     paas           so growing one role never moves another role's nodes
+    .30 - .39     jenkins
+    .40 - .49     database
+    .50 - .59     db-lb
+    .100 - last   DHCP pool: load-balancer VIPs, router ports, anything Neutron allocates
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+ROLE_ORDER = ("bastion", "paas", "jenkins", "database", "db-lb")
+FIRST_FIXED_OFFSET = 10
+BLOCK = 10
+POOL_START_OFFSET = 100
+
+ETCD_CLIENT_PORT = 2379
+ETCD_PEER_PORT = 2380
+
+
+def resource_prefix(project: str, stack: str) -> str:
+    """Prefix of every name the cloud shows, so several stacks share one project."""
+    return f"{project}-{stack}"
+
+
+def node_name(prefix: str, role: str, index: int) -> str:
+    return f"{prefix}-{role}-{index}"
+
+
+def fixed_addresses(cidr: ipaddress.IPv4Network, role: str, size: int) -> tuple[str, ...]:
+    """The fixed IPs of a role's nodes: stable for a given index whatever the other roles do."""
+    if role not in ROLE_ORDER:
+        raise ValueError(f"unknown role {role!r}")
+    if size > BLOCK:
+        raise ValueError(f"{role}: {size} nodes do not fit a block of {BLOCK}")
+    if cidr.prefixlen > 24:
+        raise ValueError(f"{cidr} is smaller than a /24")
+    start = FIRST_FIXED_OFFSET + ROLE_ORDER.index(role) * BLOCK
+    return tuple(str(cidr.network_address + start + i) for i in range(size))
+
+
+def gateway_address(cidr: ipaddress.IPv4Network) -> str:
+    return str(cidr.network_address + 1)
+
+
+def allocation_pool(cidr: ipaddress.IPv4Network) -> tuple[str, str]:
+    """Neutron's dynamic range: everything after the fixed blocks, up to the last host."""
+    return (str(cidr.network_address + POOL_START_OFFSET), str(cidr.broadcast_address - 1))
+
+
+@dataclass(frozen=True)
+class EtcdMember:
+    name: str
+    address: str
+
+    @property
+    def peer_url(self) -> str:
+        return f"https://{self.address}:{ETCD_PEER_PORT}"
+
+    @property
+    def client_url(self) -> str:
+        return f"https://{self.address}:{ETCD_CLIENT_PORT}"
+
+
+def etcd_members(names: Sequence[str], addresses: Sequence[str]) -> tuple[EtcdMember, ...]:
+    if len(names) != len(addresses):
+        raise ValueError("one address per etcd member")
+    if len(set(names)) != len(names) or len(set(addresses)) != len(addresses):
+        raise ValueError("etcd member names and addresses must be unique")
+    return tuple(EtcdMember(n, a) for n, a in zip(names, addresses, strict=True))
+
+
+def etcd_initial_cluster(members: Sequence[EtcdMember]) -> str:
+    """etcd's static bootstrap list: `name=https://ip:2380,...`."""
+    return ",".join(f"{m.name}={m.peer_url}" for m in members)
+
+
+def etcd_client_endpoints(members: Sequence[EtcdMember]) -> str:
+    return ",".join(m.client_url for m in members)
+
+
+def availability_zone(zones: Sequence[str], index: int) -> str | None:
+    """Round robin over the configured zones; None lets the cloud choose."""
+    return zones[index % len(zones)] if zones else None
+
+
+def platform_domain(configured: str | None, lb_address: str) -> str:
+    """The wildcard domain apps live under: configured, or an sslip.io name of the PaaS LB."""
+    return configured if configured else f"{lb_address}.sslip.io"
