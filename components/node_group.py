@@ -7,14 +7,15 @@ floating IPs. Nodes are keyed `<role>-<index>`: growing a group never renames ex
 
 from __future__ import annotations
 
+import ipaddress
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import pulumi
 import pulumi_openstack as openstack
 
-from components.config import NodeRoleConfig
-from components.planning import availability_zone, node_name
+from components.config import DownloadsConfig, NodeRoleConfig
+from components.planning import availability_zone, fixed_addresses, node_name
 
 
 @dataclass(frozen=True)
@@ -32,20 +33,32 @@ UserDataFn = Callable[[NodeSlot, Sequence[pulumi.Output[str]]], pulumi.Input[str
 
 
 @dataclass(frozen=True)
-class NodeGroupArgs:
-    role: str
+class NodeEnvironment:
+    """What every node group of one stack shares: where nodes live and how they are reached."""
+
     prefix: str
     stack: str
-    node: NodeRoleConfig
     network_id: pulumi.Input[str]
     subnet_id: pulumi.Input[str]
-    security_group_ids: Sequence[pulumi.Input[str]]
     key_pair: pulumi.Input[str]
-    user_data: UserDataFn
     external_network: str
-    # Fixed IPs planned for this role, or None to let Neutron choose (existing networks).
-    fixed_ips: tuple[str, ...] | None = None
+    ssh_user: str
+    downloads: DownloadsConfig
     availability_zones: tuple[str, ...] = ()
+    # Fixed IPs are planned when the stack creates the subnet; None lets Neutron choose.
+    subnet_cidr: ipaddress.IPv4Network | None = None
+
+    def fixed_ips(self, role: str, size: int) -> tuple[str, ...] | None:
+        return fixed_addresses(self.subnet_cidr, role, size) if self.subnet_cidr else None
+
+
+@dataclass(frozen=True)
+class NodeGroupArgs:
+    role: str
+    env: NodeEnvironment
+    node: NodeRoleConfig
+    security_group_ids: Sequence[pulumi.Input[str]]
+    user_data: UserDataFn
     data_volume_size: int | None = None
     # Database nodes keep running when only their user data changed (explicit stack option).
     replace_on_user_data_change: bool = True
@@ -69,19 +82,19 @@ class NodeGroup(pulumi.ComponentResource):
                  opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("paasmas:index:NodeGroup", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
+        env = args.env
         size = args.node.size
-        if args.fixed_ips is not None and len(args.fixed_ips) != size:
-            raise ValueError(f"{name}: {len(args.fixed_ips)} fixed IPs for {size} nodes")
-        self.hostnames = [node_name(args.prefix, args.role, i) for i in range(size)]
+        fixed_ips = env.fixed_ips(args.role, size)
+        self.hostnames = [node_name(env.prefix, args.role, i) for i in range(size)]
 
         ports = [
             openstack.networking.Port(
                 f"{name}-port-{i}",
                 name=f"{self.hostnames[i]}-port",
-                network_id=args.network_id,
+                network_id=env.network_id,
                 fixed_ips=[openstack.networking.PortFixedIpArgs(
-                    subnet_id=args.subnet_id,
-                    ip_address=args.fixed_ips[i] if args.fixed_ips else None)],
+                    subnet_id=env.subnet_id,
+                    ip_address=fixed_ips[i] if fixed_ips else None)],
                 security_group_ids=list(args.security_group_ids),
                 admin_state_up=True,
                 opts=child,
@@ -92,7 +105,7 @@ class NodeGroup(pulumi.ComponentResource):
         self.addresses = [p.all_fixed_ips[0] for p in ports]
 
         server_group = openstack.compute.ServerGroup(
-            f"{name}-server-group", name=f"{args.prefix}-{args.role}",
+            f"{name}-server-group", name=f"{env.prefix}-{args.role}",
             policies=args.node.server_group_policy.value, opts=child)
         self.server_group_id = server_group.id
 
@@ -100,8 +113,8 @@ class NodeGroup(pulumi.ComponentResource):
             openstack.blockstorage.Volume(
                 f"{name}-data-{i}", name=f"{self.hostnames[i]}-data",
                 size=args.data_volume_size,
-                availability_zone=availability_zone(args.availability_zones, i),
-                metadata={"role": args.role, "index": str(i), "stack": args.stack},
+                availability_zone=availability_zone(env.availability_zones, i),
+                metadata={"role": args.role, "index": str(i), "stack": env.stack},
                 opts=pulumi.ResourceOptions(parent=self, protect=args.protect))
             if args.data_volume_size else None
             for i in range(size)
@@ -131,13 +144,13 @@ class NodeGroup(pulumi.ComponentResource):
                 flavor_name=args.node.flavor,
                 image_name=None if block_devices else args.node.image,
                 block_devices=block_devices,
-                key_pair=args.key_pair,
-                availability_zone=availability_zone(args.availability_zones, i),
+                key_pair=env.key_pair,
+                availability_zone=availability_zone(env.availability_zones, i),
                 networks=[openstack.compute.InstanceNetworkArgs(port=ports[i].id)],
                 scheduler_hints=[openstack.compute.InstanceSchedulerHintArgs(
                     group=server_group.id)],
                 user_data=args.user_data(slot, self.addresses),
-                metadata={"role": args.role, "index": str(i), "stack": args.stack},
+                metadata={"role": args.role, "index": str(i), "stack": env.stack},
                 opts=server_opts,
             ))
             if volume is not None:
@@ -155,7 +168,7 @@ class NodeGroup(pulumi.ComponentResource):
                 self.floating_addresses.append(pulumi.Output.from_input(address))
             else:
                 fip = openstack.networking.FloatingIp(
-                    f"{name}-fip-{i}", pool=args.external_network, port_id=ports[i].id,
+                    f"{name}-fip-{i}", pool=env.external_network, port_id=ports[i].id,
                     description=f"{self.hostnames[i]}",
                     opts=pulumi.ResourceOptions(parent=self, depends_on=[servers[i]]))
                 self.floating_addresses.append(fip.address)

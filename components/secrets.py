@@ -46,6 +46,7 @@ class PlatformSecrets(pulumi.ComponentResource):
         self.database_sst_password = _password(f"{name}-db-sst", self)
         self.database_clustercheck_password = _password(f"{name}-db-clustercheck", self)
         self.database_app_password = _password(f"{name}-db-app", self)
+        self.database_admin_password = _password(f"{name}-db-admin", self)
         self.jenkins_admin_password = _password(f"{name}-jenkins-admin", self)
         self.paas_admin_password = _password(f"{name}-paas-admin", self)
         self.k3s_token = _password(f"{name}-k3s-token", self, length=48)

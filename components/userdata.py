@@ -102,6 +102,8 @@ class DatabaseSecrets:
     sst_password: str
     clustercheck_password: str
     app_password: str
+    # `paasmas_admin`: creates per-app databases and users for the pipeline (not root).
+    admin_password: str
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,126 @@
+"""PaasCluster: etcd + k3s + Drycc Workflow nodes behind an Octavia load balancer.
+
+The load balancer and its floating IP come first: the platform domain (`<ip>.sslip.io` unless
+configured) is part of the nodes' user data. Each node then joins the pools.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import pulumi
+
+from components.config import PaasConfig
+from components.loadbalancer import (
+    HealthCheck,
+    ListenerSpec,
+    OctaviaLoadBalancer,
+    OctaviaLoadBalancerArgs,
+)
+from components.node_group import NodeEnvironment, NodeGroup, NodeGroupArgs, NodeSlot
+from components.planning import (
+    etcd_client_endpoints,
+    etcd_members,
+    node_name,
+    platform_domain,
+)
+from components.secrets import PlatformSecrets
+from components.userdata import (
+    PAAS_BUILDER_NODE_PORT,
+    PAAS_HTTP_NODE_PORT,
+    PAAS_HTTPS_NODE_PORT,
+    EtcdClientContext,
+    NodeContext,
+    PaasContext,
+    Role,
+    TlsBundle,
+    render_cloud_config,
+)
+
+PAAS_LISTENERS = (
+    ListenerSpec("http", 80, PAAS_HTTP_NODE_PORT, HealthCheck("TCP")),
+    ListenerSpec("https", 443, PAAS_HTTPS_NODE_PORT, HealthCheck("TCP")),
+    ListenerSpec("builder", 2222, PAAS_BUILDER_NODE_PORT, HealthCheck("TCP")),
+)
+
+
+def controller_url(domain: str) -> str:
+    return f"http://drycc.{domain}"
+
+
+def builder_remote(domain: str) -> str:
+    return f"ssh://git@drycc-builder.{domain}:2222"
+
+
+@dataclass(frozen=True)
+class PaasClusterArgs:
+    config: PaasConfig
+    env: NodeEnvironment
+    node_security_group_id: pulumi.Input[str]
+    lb_security_group_id: pulumi.Input[str]
+    secrets: PlatformSecrets
+
+
+class PaasCluster(pulumi.ComponentResource):
+    domain: pulumi.Output[str]
+    controller_url: pulumi.Output[str]
+    builder_remote: pulumi.Output[str]
+    lb_address: pulumi.Output[str]
+    etcd_endpoints: pulumi.Output[str]
+    nodes: NodeGroup
+
+    def __init__(self, name: str, args: PaasClusterArgs,
+                 opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("paasmas:index:PaasCluster", name, None, opts)
+        cfg, env, secrets = args.config, args.env, args.secrets
+        lb = OctaviaLoadBalancer(
+            f"{name}-lb",
+            OctaviaLoadBalancerArgs(
+                display_name=f"{env.prefix}-paas", subnet_id=env.subnet_id,
+                security_group_ids=[args.lb_security_group_id], listeners=PAAS_LISTENERS,
+                external_network=env.external_network,
+                floating_ip=cfg.load_balancer_floating_ip or ""),
+            opts=pulumi.ResourceOptions(parent=self))
+        assert lb.floating_address is not None  # the PaaS entry point always has one
+        self.lb_address = lb.floating_address
+        self.domain = lb.floating_address.apply(lambda ip: platform_domain(cfg.domain, ip))
+
+        hostnames = [node_name(env.prefix, "paas", i) for i in range(cfg.node.size)]
+
+        def user_data(slot: NodeSlot,
+                      addresses: Sequence[pulumi.Output[str]]) -> pulumi.Output[str]:
+            cert = secrets.issue(f"{name}-etcd-{slot.index}", slot.hostname,
+                                 ip_addresses=[slot.address, "127.0.0.1"],
+                                 dns_names=[slot.hostname, "localhost"], parent=self)
+            values = pulumi.Output.all(
+                addresses=pulumi.Output.all(*addresses), address=slot.address,
+                cert=cert.cert_pem, key=cert.key_pem, ca=secrets.ca.cert_pem,
+                token=secrets.k3s_token, domain=self.domain,
+                admin_password=secrets.paas_admin_password)
+            return values.apply(lambda v: render_cloud_config(PaasContext(
+                node=NodeContext(env.stack, Role.PAAS, slot.index, slot.hostname, v["address"],
+                                 env.ssh_user, env.downloads),
+                etcd=EtcdClientContext(etcd_members(hostnames, v["addresses"]),
+                                       TlsBundle(v["ca"], v["cert"], v["key"])),
+                k3s_token=v["token"], domain=v["domain"], admin_username=cfg.admin_username,
+                admin_password=v["admin_password"], cluster_cidr=str(cfg.cluster_cidr),
+                service_cidr=str(cfg.service_cidr))))
+
+        self.nodes = NodeGroup(
+            f"{name}-nodes",
+            NodeGroupArgs(role="paas", env=env, node=cfg.node,
+                          security_group_ids=[args.node_security_group_id],
+                          user_data=user_data),
+            opts=pulumi.ResourceOptions(parent=self))
+        for i, address in enumerate(self.nodes.addresses):
+            for spec in PAAS_LISTENERS:
+                lb.add_member(f"{name}-{spec.name}-member-{i}", spec.name, address,
+                              env.subnet_id, parent=self)
+
+        self.etcd_endpoints = pulumi.Output.all(*self.nodes.addresses).apply(
+            lambda ips: etcd_client_endpoints(etcd_members(hostnames, ips)))
+        self.controller_url = self.domain.apply(controller_url)
+        self.builder_remote = self.domain.apply(builder_remote)
+        self.register_outputs({"domain": self.domain, "lb_address": self.lb_address,
+                               "etcd_endpoints": self.etcd_endpoints})
