@@ -1,0 +1,30 @@
+# shellcheck shell=bash
+# Toolchain versions and cache paths, derived from requirements.txt (the one place versions are
+# pinned): the Pulumi CLI and language host follow the `pulumi` pin, each provider plugin follows
+# its Python package's pin. Sourced by env.sh and build.sh; sets variables, prints nothing.
+
+PAASMAS_ROOT=${PAASMAS_ROOT:-$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)}
+PAASMAS_CACHE=${PAASMAS_CACHE:-$HOME/.cache/paasmas}
+
+# pinned_version NAME -> the version on the `NAME==X` line of requirements.txt
+pinned_version() {
+    sed -nE "s/^$1==([0-9][0-9A-Za-z.+-]*)[[:space:]]*(#.*)?$/\1/p" "$PAASMAS_ROOT/requirements.txt"
+}
+
+PULUMI_VERSION=$(pinned_version pulumi)
+# Provider plugins: name, Go module of the provider, Python package (whose pin is the version).
+PROVIDERS=(
+    "openstack github.com/pulumi/pulumi-openstack/provider/v5 pulumi-openstack"
+    "random github.com/pulumi/pulumi-random/provider/v4 pulumi-random"
+    "tls github.com/pulumi/pulumi-tls/provider/v5 pulumi-tls"
+)
+
+TOOLCHAIN_CACHE=$PAASMAS_CACHE/toolchain
+PULUMI_BUILD_DIR=$TOOLCHAIN_CACHE/pulumi-v$PULUMI_VERSION/bin
+PAASMAS_PULUMI_HOME=$TOOLCHAIN_CACHE/pulumi-home
+# A content key: a change to the wrapper module rebuilds the validator.
+validator_key() {
+    cat "$PAASMAS_ROOT"/toolchain/go/cloud-config-validator/{go.mod,go.sum,main.go} \
+        | sha256sum | cut -c1-12
+}
+PAASMAS_CLOUD_CONFIG_VALIDATE=$TOOLCHAIN_CACHE/cloud-config-validate-$(validator_key)/cloud-config-validate
