@@ -1,0 +1,18 @@
+"""PaaSmas: load and validate the stack config, build the platform, export the output contract."""
+
+import pulumi
+
+from components.config import ConfigError, load, stack_config_values
+from components.planning import resource_prefix
+from components.platform import Platform
+
+try:
+    config = load(stack_config_values())
+except ConfigError as error:
+    # Nothing has been declared yet: the run stops here with every problem listed.
+    raise pulumi.RunError(str(error)) from None
+
+platform = Platform("paasmas", config, stack=pulumi.get_stack(),
+                    prefix=resource_prefix(pulumi.get_project(), pulumi.get_stack()))
+for output_name, value in platform.outputs.items():
+    pulumi.export(output_name, value)

@@ -1,0 +1,156 @@
+"""DatabaseCluster: Percona XtraDB Cluster nodes (a data volume each) discovered through etcd,
+behind a load balancer: Octavia (TCP 3306, HTTP health check on clustercheck) or HAProxy nodes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import pulumi
+
+from components.config import DatabaseConfig, DatabaseLoadBalancerMode
+from components.loadbalancer import (
+    HealthCheck,
+    ListenerSpec,
+    OctaviaLoadBalancer,
+    OctaviaLoadBalancerArgs,
+)
+from components.node_group import NodeEnvironment, NodeGroup, NodeGroupArgs, NodeSlot
+from components.planning import etcd_members
+from components.secrets import IssuedCertificate, PlatformSecrets
+from components.userdata import (
+    CLUSTERCHECK_PORT,
+    DatabaseContext,
+    DatabaseLoadBalancerContext,
+    DatabaseSecrets,
+    EtcdClientContext,
+    NodeContext,
+    Role,
+    TlsBundle,
+    render_cloud_config,
+)
+
+MYSQL_PORT = 3306
+DATABASE_LISTENERS = (
+    ListenerSpec("mysql", MYSQL_PORT, MYSQL_PORT,
+                 HealthCheck("HTTP", port=CLUSTERCHECK_PORT, url_path="/", expected_codes="200")),
+)
+
+
+@dataclass(frozen=True)
+class EtcdAccess:
+    """The PaaS etcd as its clients see it: member names and addresses."""
+
+    hostnames: tuple[str, ...]
+    addresses: Sequence[pulumi.Output[str]]
+
+
+@dataclass(frozen=True)
+class DatabaseClusterArgs:
+    config: DatabaseConfig
+    env: NodeEnvironment
+    node_security_group_id: pulumi.Input[str]
+    lb_security_group_id: pulumi.Input[str]
+    secrets: PlatformSecrets
+    etcd: EtcdAccess
+
+
+class DatabaseCluster(pulumi.ComponentResource):
+    host: pulumi.Output[str]
+    port: int
+    nodes: NodeGroup
+    lb_nodes: NodeGroup | None
+
+    def __init__(self, name: str, args: DatabaseClusterArgs,
+                 opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("paasmas:index:DatabaseCluster", name, None, opts)
+        cfg, env, secrets = args.config, args.env, args.secrets
+        etcd_client = secrets.issue(f"{name}-etcd-client", f"{env.prefix}-database",
+                                    server=False, parent=self)
+        etcd_hosts = pulumi.Output.all(*args.etcd.addresses)
+        galera_certs: list[IssuedCertificate] = []
+
+        def galera_cert(addresses: Sequence[pulumi.Output[str]]) -> IssuedCertificate:
+            # One certificate for every member: PXC expects the same ssl-ca/cert/key cluster-wide.
+            if not galera_certs:
+                galera_certs.append(secrets.issue(
+                    f"{name}-galera", f"{env.prefix}-galera", ip_addresses=list(addresses),
+                    parent=self))
+            return galera_certs[0]
+
+        def user_data(slot: NodeSlot,
+                      addresses: Sequence[pulumi.Output[str]]) -> pulumi.Output[str]:
+            galera = galera_cert(addresses)
+            assert slot.data_device is not None
+            values = pulumi.Output.all(
+                peers=pulumi.Output.all(*addresses), address=slot.address,
+                device=slot.data_device, etcd_hosts=etcd_hosts, ca=secrets.ca.cert_pem,
+                etcd_cert=etcd_client.cert_pem, etcd_key=etcd_client.key_pem,
+                galera_cert=galera.cert_pem, galera_key=galera.key_pem,
+                root=secrets.database_root_password, sst=secrets.database_sst_password,
+                check=secrets.database_clustercheck_password,
+                app=secrets.database_app_password, admin=secrets.database_admin_password)
+            return values.apply(lambda v: render_cloud_config(DatabaseContext(
+                node=NodeContext(env.stack, Role.DATABASE, slot.index, slot.hostname,
+                                 v["address"], env.ssh_user, env.downloads),
+                etcd=EtcdClientContext(etcd_members(args.etcd.hostnames, v["etcd_hosts"]),
+                                       TlsBundle(v["ca"], v["etcd_cert"], v["etcd_key"])),
+                peers=tuple(v["peers"]),
+                cluster_name=f"{env.prefix}-pxc",
+                app_database=cfg.name,
+                app_user=cfg.user,
+                secrets=DatabaseSecrets(v["root"], v["sst"], v["check"], v["app"], v["admin"]),
+                galera_tls=TlsBundle(v["ca"], v["galera_cert"], v["galera_key"]),
+                data_device=v["device"])))
+
+        self.nodes = NodeGroup(
+            f"{name}-nodes",
+            NodeGroupArgs(role="database", env=env, node=cfg.node,
+                          security_group_ids=[args.node_security_group_id],
+                          user_data=user_data, data_volume_size=cfg.data_volume_size,
+                          replace_on_user_data_change=cfg.replace_on_user_data_change,
+                          protect=True),
+            opts=pulumi.ResourceOptions(parent=self))
+        self.port = MYSQL_PORT
+        self.lb_nodes = None
+
+        if cfg.load_balancer.mode is DatabaseLoadBalancerMode.OCTAVIA:
+            lb = OctaviaLoadBalancer(
+                f"{name}-lb",
+                OctaviaLoadBalancerArgs(
+                    display_name=f"{env.prefix}-database", subnet_id=env.subnet_id,
+                    security_group_ids=[args.lb_security_group_id],
+                    listeners=DATABASE_LISTENERS, external_network=env.external_network),
+                opts=pulumi.ResourceOptions(parent=self))
+            for i, address in enumerate(self.nodes.addresses):
+                lb.add_member(f"{name}-mysql-member-{i}", "mysql", address, env.subnet_id,
+                              parent=self)
+            self.host = lb.vip_address
+        else:
+            assert cfg.load_balancer.node is not None
+            database_peers = pulumi.Output.all(*self.nodes.addresses)
+
+            def lb_user_data(slot: NodeSlot,
+                             addresses: Sequence[pulumi.Output[str]]) -> pulumi.Output[str]:
+                values = pulumi.Output.all(
+                    address=slot.address, peers=database_peers, etcd_hosts=etcd_hosts,
+                    ca=secrets.ca.cert_pem, cert=etcd_client.cert_pem, key=etcd_client.key_pem)
+                return values.apply(lambda v: render_cloud_config(DatabaseLoadBalancerContext(
+                    node=NodeContext(env.stack, Role.DB_LB, slot.index, slot.hostname,
+                                     v["address"], env.ssh_user, env.downloads),
+                    etcd=EtcdClientContext(etcd_members(args.etcd.hostnames, v["etcd_hosts"]),
+                                           TlsBundle(v["ca"], v["cert"], v["key"])),
+                    database_peers=tuple(v["peers"]),
+                    stack=env.stack)))
+
+            self.lb_nodes = NodeGroup(
+                f"{name}-lb-nodes",
+                NodeGroupArgs(role="db-lb", env=env, node=cfg.load_balancer.node,
+                              security_group_ids=[args.lb_security_group_id],
+                              user_data=lb_user_data),
+                opts=pulumi.ResourceOptions(parent=self))
+            # Clients use the first HAProxy node; more nodes are spares for manual failover.
+            self.host = self.lb_nodes.addresses[0]
+        self.register_outputs({"host": self.host})
+

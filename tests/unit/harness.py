@@ -1,0 +1,136 @@
+"""Run the platform program under Pulumi mocks and record every resource it declares.
+
+Mock values are derived from resource names (never from call order), so results are stable.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import copy
+import hashlib
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pulumi
+import yaml
+
+from components.config import load
+from components.platform import Platform
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def stack_values(stack: str) -> dict[str, Any]:
+    """A stack file's `paasmas:*` values as Python objects (sections as dicts)."""
+    doc = yaml.safe_load((REPO / "stacks" / f"Pulumi.{stack}.yaml").read_text())
+    return {k: v for k, v in doc["config"].items() if k.startswith("paasmas:")}
+
+
+def as_pulumi_config(values: dict[str, Any]) -> dict[str, str]:
+    """What Pulumi hands the program: sections as JSON text, scalars as text."""
+    return {k: v if isinstance(v, str) else json.dumps(v) for k, v in values.items()}
+
+
+def with_changes(values: dict[str, Any], **sections: dict[str, Any]) -> dict[str, Any]:
+    """A copy of stack values with some keys of some sections replaced (None deletes)."""
+    out = copy.deepcopy(values)
+    for section, changes in sections.items():
+        target = out.setdefault(f"paasmas:{section}", {})
+        for key, value in changes.items():
+            if value is None:
+                target.pop(key, None)
+            else:
+                target[key] = value
+    return out
+
+
+def _n(name: str, modulo: int = 200) -> int:
+    return int(hashlib.sha256(name.encode()).hexdigest(), 16) % modulo + 2
+
+
+@dataclass
+class Recorded:
+    type: str
+    name: str
+    inputs: dict[str, Any]
+    options_protect: bool = False
+
+
+@dataclass
+class RecordingMocks(pulumi.runtime.Mocks):
+    resources: list[Recorded] = field(default_factory=list)
+
+    def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str, dict[str, Any]]:
+        self.resources.append(Recorded(args.typ, args.name, dict(args.inputs)))
+        state = dict(args.inputs)
+        t = args.typ
+        if t == "openstack:networking/port:Port":
+            fixed = (state.get("fixedIps") or [{}])[0].get("ipAddress")
+            state["allFixedIps"] = [fixed or f"10.99.0.{_n(args.name)}"]
+        elif t == "openstack:networking/floatingIp:FloatingIp":
+            state["address"] = f"172.24.4.{_n(args.name)}"
+        elif t == "openstack:loadbalancer/loadBalancer:LoadBalancer":
+            state["vipAddress"] = f"10.20.0.{100 + _n(args.name, 100)}"
+            state["vipPortId"] = f"port-{args.name}"
+        elif t == "tls:index/privateKey:PrivateKey":
+            state["privateKeyPem"] = f"-----BEGIN PRIVATE KEY-----\n{args.name}\n-----END PRIVATE KEY-----\n"
+        elif t in ("tls:index/selfSignedCert:SelfSignedCert",
+                   "tls:index/locallySignedCert:LocallySignedCert"):
+            state["certPem"] = f"-----BEGIN CERTIFICATE-----\n{args.name}\n-----END CERTIFICATE-----\n"
+        elif t == "tls:index/certRequest:CertRequest":
+            state["certRequestPem"] = f"csr-{args.name}"
+        elif t == "random:index/randomPassword:RandomPassword":
+            state["result"] = f"pw{hashlib.sha256(args.name.encode()).hexdigest()[:24]}"
+        return f"{args.name}-id", state
+
+    def call(self, args: pulumi.runtime.MockCallArgs) -> tuple[dict[str, Any], list[tuple[str, str]] | None]:
+        token = args.token
+        name = args.args.get("name") or args.args.get("networkId") or "x"
+        if token == "openstack:networking/getNetwork:getNetwork":
+            return {"id": f"net-{name}", "name": name}, []
+        if token == "openstack:networking/getSubnet:getSubnet":
+            return {"id": f"subnet-{name}", "name": name, "cidr": "10.50.0.0/24"}, []
+        if token == "openstack:networking/getRouter:getRouter":
+            return {"id": f"router-{name}", "name": name}, []
+        if token == "openstack:images/getImage:getImage":
+            return {"id": f"image-{name}", "name": name}, []
+        if token == "openstack:compute/getKeypair:getKeypair":
+            return {"id": name, "name": name, "publicKey": "ssh-ed25519 AAAA"}, []
+        raise AssertionError(f"unexpected invoke {token}")
+
+    def of_type(self, suffix: str) -> list[Recorded]:
+        return [r for r in self.resources if r.type.endswith(suffix)]
+
+
+@dataclass
+class ProgramRun:
+    mocks: RecordingMocks
+    outputs: dict[str, Any]
+    secret_outputs: set[str]
+
+
+def run_program(values: dict[str, Any], stack: str = "unit") -> ProgramRun:
+    """Load the config exactly as the real program does, build the platform, resolve outputs."""
+    mocks = RecordingMocks()
+    pulumi.runtime.set_mocks(mocks, project="paasmas", stack=stack, preview=False)
+    resolved: dict[str, Any] = {}
+    secret: set[str] = set()
+
+    @pulumi.runtime.test
+    def program() -> Any:
+        cfg = load(as_pulumi_config(values))
+        platform = Platform("paasmas", cfg, stack=stack, prefix=f"paasmas-{stack}")
+
+        async def collect() -> None:
+            for key, value in platform.outputs.items():
+                output = pulumi.Output.from_input(value)
+                resolved[key] = await output.future()
+                if await output.is_secret():
+                    secret.add(key)
+
+        return asyncio.ensure_future(collect())
+
+    program()
+    return ProgramRun(mocks, resolved, secret)
