@@ -50,6 +50,10 @@ def _n(name: str, modulo: int = 200) -> int:
     return int(hashlib.sha256(name.encode()).hexdigest(), 16) % modulo + 2
 
 
+def _pem(kind: str, body: str) -> str:
+    return f"-----BEGIN {kind}-----\n{body}\n-----END {kind}-----\n"
+
+
 @dataclass
 class Recorded:
     type: str
@@ -75,17 +79,17 @@ class RecordingMocks(pulumi.runtime.Mocks):
             state["vipAddress"] = f"10.20.0.{100 + _n(args.name, 100)}"
             state["vipPortId"] = f"port-{args.name}"
         elif t == "tls:index/privateKey:PrivateKey":
-            state["privateKeyPem"] = f"-----BEGIN PRIVATE KEY-----\n{args.name}\n-----END PRIVATE KEY-----\n"
+            state["privateKeyPem"] = _pem("PRIVATE KEY", args.name)
         elif t in ("tls:index/selfSignedCert:SelfSignedCert",
                    "tls:index/locallySignedCert:LocallySignedCert"):
-            state["certPem"] = f"-----BEGIN CERTIFICATE-----\n{args.name}\n-----END CERTIFICATE-----\n"
+            state["certPem"] = _pem("CERTIFICATE", args.name)
         elif t == "tls:index/certRequest:CertRequest":
             state["certRequestPem"] = f"csr-{args.name}"
         elif t == "random:index/randomPassword:RandomPassword":
             state["result"] = f"pw{hashlib.sha256(args.name.encode()).hexdigest()[:24]}"
         return f"{args.name}-id", state
 
-    def call(self, args: pulumi.runtime.MockCallArgs) -> tuple[dict[str, Any], list[tuple[str, str]] | None]:
+    def call(self, args: pulumi.runtime.MockCallArgs) -> tuple[dict[str, Any], list[Any]]:
         token = args.token
         name = args.args.get("name") or args.args.get("networkId") or "x"
         if token == "openstack:networking/getNetwork:getNetwork":

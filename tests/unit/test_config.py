@@ -1,0 +1,205 @@
+"""Every config rule: a bad value is rejected with its dotted key, and all problems at once."""
+
+from __future__ import annotations
+
+import ipaddress
+from typing import Any
+
+import pytest
+
+from components.config import (
+    ConfigError,
+    DatabaseLoadBalancerMode,
+    ServerGroupPolicy,
+    load,
+)
+from tests.unit.harness import as_pulumi_config, stack_values, with_changes
+
+pytestmark = pytest.mark.unit
+
+LAB = stack_values("lab")
+
+
+def problems_of(values: dict[str, Any]) -> list[str]:
+    with pytest.raises(ConfigError) as caught:
+        load(as_pulumi_config(values))
+    return caught.value.problems
+
+
+def test_lab_and_example_stacks_load() -> None:
+    lab = load(as_pulumi_config(LAB))
+    assert lab.paas.node.size == 3
+    assert lab.network.cidr == ipaddress.IPv4Network("10.20.0.0/24")
+    assert lab.paas.node.server_group_policy is ServerGroupPolicy.SOFT_ANTI_AFFINITY
+    assert lab.database.load_balancer.mode is DatabaseLoadBalancerMode.OCTAVIA
+    assert lab.pipeline.app_name == "ghost"
+    example = load(as_pulumi_config(stack_values("example")))
+    assert example.database.load_balancer.mode is DatabaseLoadBalancerMode.HAPROXY
+    assert example.database.load_balancer.node is not None
+    assert example.paas.node.image == "flatcar-stable"  # inherited from paasmas:image
+
+
+def test_defaults_fill_what_is_left_out() -> None:
+    cfg = load(as_pulumi_config(with_changes(LAB, database={"data_volume_size": None},
+                                             pipeline={"app_name": None})))
+    assert cfg.database.data_volume_size == 20
+    assert cfg.pipeline.app_name == "ghost"
+    assert cfg.pipeline.staging_branch == "development"
+    assert cfg.pipeline.production_branch == "master"
+    assert cfg.database.replace_on_user_data_change is False
+    assert cfg.bastion.enabled is True
+
+
+def _drop(key: str) -> dict[str, Any]:
+    values = dict(LAB)
+    del values[key]
+    return values
+
+
+BAD_CONFIGS: list[tuple[str, dict[str, Any], str]] = [
+    ("unknown top-level key", {**LAB, "paasmas:netwrok": {"cidr": "10.0.0.0/24"}}, "netwrok"),
+    ("unknown nested key", with_changes(LAB, paas={"sise": 3}), "paas.sise"),
+    ("size not a number", with_changes(LAB, paas={"size": "three"}), "paas.size"),
+    ("size is a boolean", with_changes(LAB, database={"size": True}), "database.size"),
+    ("even paas size", with_changes(LAB, paas={"size": 4}), "paas.size"),
+    ("paas size too small", with_changes(LAB, paas={"size": 1}), "paas.size"),
+    ("even database size", with_changes(LAB, database={"size": 2}), "database.size"),
+    ("database size too big", with_changes(LAB, database={"size": 11}), "database.size"),
+    ("no jenkins", with_changes(LAB, jenkins={"size": 0}), "jenkins.size"),
+    ("malformed cidr", with_changes(LAB, network={"cidr": "10.20.0/24"}), "network.cidr"),
+    ("public cidr", with_changes(LAB, network={"cidr": "8.8.8.0/24"}), "network.cidr"),
+    ("cidr with host bits", with_changes(LAB, network={"cidr": "10.20.0.1/24"}), "network.cidr"),
+    ("cidr too small", with_changes(LAB, network={"cidr": "10.20.0.0/27"}), "network.cidr"),
+    ("ipv6 cidr", with_changes(LAB, network={"cidr": "fd00::/64"}), "network.cidr"),
+    ("cidr overlaps the pod range", with_changes(LAB, network={"cidr": "10.42.7.0/24"}),
+     "paas.cluster_cidr"),
+    ("pod and service ranges overlap",
+     with_changes(LAB, paas={"service_cidr": "10.42.128.0/17"}), "paas.service_cidr"),
+    ("missing external network", with_changes(LAB, network={"external_network": None}),
+     "network.external_network"),
+    ("existing network and cidr",
+     with_changes(LAB, network={"existing": {"network": "n", "subnet": "s"}}), "network.cidr"),
+    ("neither existing nor cidr", with_changes(LAB, network={"cidr": None}), "network.cidr"),
+    ("existing without subnet",
+     with_changes(LAB, network={"cidr": None, "existing": {"network": "n"}}),
+     "network.existing.subnet"),
+    ("bad dns server", with_changes(LAB, network={"dns_servers": ["1.1.1"]}),
+     "network.dns_servers[0]"),
+    ("mtu out of range", with_changes(LAB, network={"mtu": 100}), "network.mtu"),
+    ("no ssh key", with_changes(LAB, access={"ssh_public_key": None}), "access.ssh_public_key"),
+    ("key and existing keypair", with_changes(LAB, access={"existing_keypair": "k"}),
+     "access.existing_keypair"),
+    ("malformed ssh key", with_changes(LAB, access={"ssh_public_key": "not a key"}),
+     "access.ssh_public_key"),
+    ("ssh open to the world", with_changes(LAB, access={"ssh_allowed_cidrs": ["0.0.0.0/0"]}),
+     "access.ssh_allowed_cidrs[0]"),
+    ("ssh cidrs missing with a bastion", with_changes(LAB, access={"ssh_allowed_cidrs": None}),
+     "access.ssh_allowed_cidrs"),
+    ("ssh cidrs not a list", with_changes(LAB, access={"ssh_allowed_cidrs": "10.0.0.0/8"}),
+     "access.ssh_allowed_cidrs"),
+    ("jenkins open to the world",
+     with_changes(LAB, jenkins={"allowed_cidrs": ["::/0"]}), "jenkins.allowed_cidrs[0]"),
+    ("missing paas flavor", with_changes(LAB, paas={"flavor": None}), "paas.flavor"),
+    ("missing image", _drop("paasmas:image"), "paas.image"),
+    ("unknown server group policy",
+     with_changes(LAB, database={"server_group_policy": "spread"}),
+     "database.server_group_policy"),
+    ("affinity for a quorum", with_changes(LAB, paas={"server_group_policy": "affinity"}),
+     "paas.server_group_policy"),
+    ("unknown load balancer mode",
+     with_changes(LAB, database={"load_balancer": {"mode": "maxscale"}}),
+     "database.load_balancer.mode"),
+    ("haproxy options in octavia mode",
+     with_changes(LAB, database={"load_balancer": {"mode": "octavia", "flavor": "x"}}),
+     "database.load_balancer.flavor"),
+    ("haproxy mode without a flavor",
+     with_changes(LAB, database={"load_balancer": {"mode": "haproxy"}}),
+     "database.load_balancer.flavor"),
+    ("volume size zero", with_changes(LAB, database={"data_volume_size": 0}),
+     "database.data_volume_size"),
+    ("root as app user", with_changes(LAB, database={"user": "root"}), "database.user"),
+    ("bad database name", with_changes(LAB, database={"name": "my-db"}), "database.name"),
+    ("replace flag not boolean",
+     with_changes(LAB, database={"replace_on_user_data_change": "yes"}),
+     "database.replace_on_user_data_change"),
+    ("floating ips count mismatch", with_changes(LAB, jenkins={"floating_ips": ["1.2.3.4"] * 2}),
+     "jenkins.floating_ips"),
+    ("bad paas domain", with_changes(LAB, paas={"domain": "Not A Domain"}), "paas.domain"),
+    ("bad app name", with_changes(LAB, pipeline={"app_name": "Ghost_Blog"}),
+     "pipeline.app_name"),
+    ("bad repository", with_changes(LAB, pipeline={"repository": "github.com/x"}),
+     "pipeline.repository"),
+    ("same staging and production branch",
+     with_changes(LAB, pipeline={"staging_branch": "master"}), "pipeline.staging_branch"),
+    ("proxy without scheme", with_changes(LAB, downloads={"http_proxy": "proxy:3128"}),
+     "downloads.http_proxy"),
+    ("section not a mapping", {**LAB, "paasmas:paas": "big"}, "paas"),
+    ("two bastions", with_changes(LAB, bastion={"size": 2}), "bastion.size"),
+]
+
+
+@pytest.mark.parametrize(("values", "key"), [(v, k) for _, v, k in BAD_CONFIGS],
+                         ids=[case for case, _, _ in BAD_CONFIGS])
+def test_bad_config_names_the_key(values: dict[str, Any], key: str) -> None:
+    problems = problems_of(values)
+    assert any(p.startswith(f"{key}: ") for p in problems), problems
+    # every line reads `key: what is wrong — how to fix it`
+    for line in problems:
+        head, _, fix = line.partition(" — ")
+        assert ": " in head and fix.strip(), line
+
+
+def test_at_least_25_distinct_rules_are_covered() -> None:
+    assert len({key for _, _, key in BAD_CONFIGS}) >= 25
+
+
+def test_every_problem_is_reported_at_once() -> None:
+    values = with_changes(LAB, paas={"size": 2, "flavor": None},
+                          database={"load_balancer": {"mode": "f5"}},
+                          network={"cidr": "300.1.1.0/24"})
+    keys = {p.split(":")[0] for p in problems_of(values)}
+    assert {"paas.size", "paas.flavor", "database.load_balancer.mode", "network.cidr"} <= keys
+
+
+def test_typo_suggests_the_known_key() -> None:
+    problems = problems_of(with_changes(LAB, database={"data_volume_sise": 5}))
+    assert any("did you mean 'database.data_volume_size'" in p for p in problems), problems
+
+
+def test_error_message_lists_every_problem() -> None:
+    with pytest.raises(ConfigError) as caught:
+        load(as_pulumi_config(with_changes(LAB, paas={"size": 4}, jenkins={"size": 0})))
+    message = str(caught.value)
+    assert "2 problem(s)" in message
+    assert "paas.size: 4 — must be odd" in message
+    assert "jenkins.size" in message
+
+
+def test_pulumi_text_values_are_parsed() -> None:
+    raw = as_pulumi_config(with_changes(LAB, paas={"size": "5"},
+                                        database={"replace_on_user_data_change": "true"}))
+    cfg = load(raw)
+    assert cfg.paas.node.size == 5
+    assert cfg.database.replace_on_user_data_change is True
+
+
+def test_other_namespaces_are_ignored() -> None:
+    cfg = load({**as_pulumi_config(LAB), "openstack:cloud": "x", "pulumi:tags": "{}"})
+    assert cfg.network.external_network == "public"
+
+
+def test_existing_network_by_name() -> None:
+    cfg = load(as_pulumi_config(with_changes(
+        LAB, network={"cidr": None, "existing": {"network": "n", "subnet": "s", "router": "r"}})))
+    assert cfg.network.cidr is None
+    assert cfg.network.existing is not None and cfg.network.existing.router == "r"
+
+
+def test_bastion_can_be_disabled_without_its_keys() -> None:
+    cfg = load(as_pulumi_config(with_changes(LAB, bastion={"enabled": False, "flavor": None})))
+    assert cfg.bastion.enabled is False
+
+
+def test_floating_ips_true_allocates_one_per_node() -> None:
+    cfg = load(as_pulumi_config(with_changes(LAB, jenkins={"floating_ips": True})))
+    assert cfg.jenkins.node.floating_ips == ("",)
