@@ -54,12 +54,29 @@ def _pem(kind: str, body: str) -> str:
     return f"-----BEGIN {kind}-----\n{body}\n-----END {kind}-----\n"
 
 
+SIG_KEY = "4dabf18193072939515e22adb298388d"  # Pulumi wire format: a special value
+SECRET_SIG = "1b47061264138c4ac30d75fd1eb44270"  # ... that is a secret
+
+
+def _unwrap(value: Any) -> tuple[Any, bool]:
+    """A plain value and whether any part of it was secret."""
+    if isinstance(value, dict):
+        if value.get(SIG_KEY) == SECRET_SIG:
+            return _unwrap(value["value"])[0], True
+        items = {k: _unwrap(v) for k, v in value.items()}
+        return {k: v for k, (v, _) in items.items()}, any(s for _, s in items.values())
+    if isinstance(value, list):
+        pairs = [_unwrap(v) for v in value]
+        return [v for v, _ in pairs], any(s for _, s in pairs)
+    return value, False
+
+
 @dataclass
 class Recorded:
     type: str
     name: str
     inputs: dict[str, Any]
-    options_protect: bool = False
+    secret_inputs: set[str] = field(default_factory=set)
 
 
 @dataclass
@@ -67,8 +84,14 @@ class RecordingMocks(pulumi.runtime.Mocks):
     resources: list[Recorded] = field(default_factory=list)
 
     def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str, dict[str, Any]]:
-        self.resources.append(Recorded(args.typ, args.name, dict(args.inputs)))
-        state = dict(args.inputs)
+        plain: dict[str, Any] = {}
+        secret: set[str] = set()
+        for key, value in args.inputs.items():
+            plain[key], is_secret = _unwrap(value)
+            if is_secret:
+                secret.add(key)
+        self.resources.append(Recorded(args.typ, args.name, plain, secret))
+        state = dict(plain)
         t = args.typ
         if t == "openstack:networking/port:Port":
             fixed = (state.get("fixedIps") or [{}])[0].get("ipAddress")
