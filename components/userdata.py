@@ -8,17 +8,26 @@ Contexts hold plain values: components resolve Pulumi outputs first and render i
 
 from __future__ import annotations
 
+import base64
+import hashlib
 from dataclasses import dataclass
 from enum import StrEnum
 from functools import cache
 from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
 
 import jinja2
+import yaml
 
 from components.config import DownloadsConfig, PipelineConfig
 from components.planning import EtcdMember, etcd_client_endpoints, etcd_initial_cluster
 
 TEMPLATE_DIR = Path(__file__).resolve().parent.parent / "cloud-config"
+# Every image and downloaded file, pinned in one place (see its header).
+PINS_FILE = TEMPLATE_DIR / "pins.yaml"
+# OpenStack's limit on user data, counted after base64 (nova MAX_USERDATA_SIZE).
+USER_DATA_LIMIT_BASE64 = 65535
 
 # Fixed node ports on the PaaS nodes that the stack's Octavia listeners target.
 PAAS_HTTP_NODE_PORT = 30080
@@ -27,6 +36,13 @@ PAAS_BUILDER_NODE_PORT = 32222
 # Health endpoint of every database node, used by the database load balancer.
 CLUSTERCHECK_PORT = 9200
 JENKINS_PORT = 8080
+MYSQL_PORT = 3306
+# Database discovery: a member's key lives as long as a lease it renews while Synced.
+DISCOVERY_LEASE_TTL = 15
+DISCOVERY_INTERVAL = 5
+# Where a data volume is mounted on the roles that have one (database, jenkins).
+DATA_MOUNT = "/srv/data"
+DATA_LABEL = "paasmas-data"
 
 
 class Role(StrEnum):
@@ -81,6 +97,24 @@ class BastionContext:
 
 
 @dataclass(frozen=True)
+class OpenStackCloudProviderContext:
+    """What openstack-cloud-controller-manager needs to give each app's LoadBalancer Service an
+    Octavia load balancer. The stack creates the application credential; `cluster_name` prefixes
+    every load balancer the controller creates (`kube_service_<cluster_name>_<ns>_<svc>`), which
+    is how `pulumi destroy` finds and deletes them before the network goes."""
+
+    auth_url: str
+    region: str
+    application_credential_id: str
+    application_credential_secret: str
+    subnet_id: str  # where app load balancers get their VIP (the tenant subnet)
+    floating_network_id: str  # external network for their floating IPs
+    cluster_name: str
+    lb_provider: str = "amphora"  # or "ovn" where the cloud has it (cheaper per PR app)
+    ca_cert: str | None = None  # Keystone's CA when it is not publicly trusted
+
+
+@dataclass(frozen=True)
 class PaasContext:
     node: NodeContext
     etcd: EtcdClientContext  # tls: this member's server+client certificate
@@ -90,6 +124,8 @@ class PaasContext:
     admin_password: str
     cluster_cidr: str
     service_cidr: str
+    # None: no cloud controller; app gateways then get no external address (docs/cloud-config.md).
+    cloud_provider: OpenStackCloudProviderContext | None = None
 
     @property
     def is_first(self) -> bool:
@@ -148,6 +184,16 @@ class JenkinsContext:
     pipeline: PipelineConfig
     data_device: str
 
+    @property
+    def paas_domain(self) -> str:
+        """The platform domain, from the controller URL `http://drycc.<domain>`."""
+        host = urlsplit(self.paas_controller_url).hostname or ""
+        return host.removeprefix("drycc.")
+
+    @property
+    def paas_builder_remote(self) -> str:
+        return f"ssh://git@drycc-builder.{self.paas_domain}:2222"
+
 
 RoleContext = (
     BastionContext | PaasContext | DatabaseContext | DatabaseLoadBalancerContext | JenkinsContext
@@ -155,9 +201,43 @@ RoleContext = (
 
 
 @cache
-def _environment() -> jinja2.Environment:
-    return jinja2.Environment(
-        loader=jinja2.FileSystemLoader(str(TEMPLATE_DIR)),
+def load_pins(path: Path = PINS_FILE) -> dict[str, Any]:
+    pins: dict[str, Any] = yaml.safe_load(path.read_text())
+    return pins
+
+
+def image_reference(pin: dict[str, Any], mirror: str | None) -> str:
+    """`registry/repo:tag@digest`; with a mirror, `<mirror>/<registry>/<repo>...`: the mirror
+    proxies every upstream registry under a path named after it (Harbor/zot/distribution
+    pull-through caches set up per registry)."""
+    reference = f"{pin['repository']}:{pin['tag']}"
+    if pin.get("digest"):
+        reference += f"@{pin['digest']}"
+    return f"{mirror.rstrip('/')}/{reference}" if mirror else reference
+
+
+def _jenkins_job_dsl(context: JenkinsContext) -> str | None:
+    """The pipeline's Job DSL seed (pipeline/jobs.py), or None when no repository is set."""
+    from pipeline.jobs import PipelineContext, render_job_dsl
+
+    if context.pipeline.repository is None:
+        return None
+    return render_job_dsl(PipelineContext(
+        repository=PipelineContext.from_settings({
+            "repository": context.pipeline.repository,
+            "credentials_id": context.pipeline.credentials_id,
+        }).repository,
+        credentials_id=context.pipeline.credentials_id,
+        app_name=context.pipeline.app_name,
+        staging_branch=context.pipeline.staging_branch,
+        production_branch=context.pipeline.production_branch,
+    ))
+
+
+@cache
+def _environment(template_dir: Path = TEMPLATE_DIR) -> jinja2.Environment:
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(str(template_dir)),
         undefined=jinja2.StrictUndefined,
         keep_trailing_newline=True,
         trim_blocks=True,
@@ -165,11 +245,40 @@ def _environment() -> jinja2.Environment:
         autoescape=False,  # YAML and shell, not HTML
     )
 
+    def script(name: str) -> str:
+        # Read raw: shell has `${#var}`, which Jinja would take for a comment.
+        return (template_dir / "scripts" / name).read_text()
 
-def render_cloud_config(context: RoleContext) -> str:
-    """The cloud-config text for one node, starting with the `#cloud-config` line."""
-    template = _environment().get_template(f"{context.node.role.value}.yaml.j2")
-    text = template.render(ctx=context, node=context.node)
+    @jinja2.pass_context
+    def fragment(context: jinja2.runtime.Context, name: str) -> str:
+        # Another template (a unit, a config file) rendered with the caller's variables, as
+        # text that the caller indents into its YAML.
+        return context.environment.get_template(name).render(context.get_all())
+
+    env.globals["script"] = script
+    env.globals["fragment"] = fragment
+    env.globals["pins"] = load_pins(template_dir / "pins.yaml")
+    env.filters["image"] = image_reference
+    env.filters["sha256"] = lambda text: hashlib.sha256(str(text).encode()).hexdigest()
+    env.filters["b64"] = lambda text: base64.b64encode(str(text).encode()).decode()
+    env.globals.update(
+        PAAS_HTTP_NODE_PORT=PAAS_HTTP_NODE_PORT, PAAS_HTTPS_NODE_PORT=PAAS_HTTPS_NODE_PORT,
+        PAAS_BUILDER_NODE_PORT=PAAS_BUILDER_NODE_PORT, CLUSTERCHECK_PORT=CLUSTERCHECK_PORT,
+        JENKINS_PORT=JENKINS_PORT, MYSQL_PORT=MYSQL_PORT, DATA_MOUNT=DATA_MOUNT,
+        DATA_LABEL=DATA_LABEL, DISCOVERY_LEASE_TTL=DISCOVERY_LEASE_TTL,
+        DISCOVERY_INTERVAL=DISCOVERY_INTERVAL)
+    return env
+
+
+def render_cloud_config(context: RoleContext, *, template_dir: Path = TEMPLATE_DIR) -> str:
+    """The cloud-config text for one node, starting with the `#cloud-config` line.
+
+    `template_dir` exists for the tests that prove a broken template fails."""
+    template = _environment(template_dir).get_template(f"{context.node.role.value}.yaml.j2")
+    extra: dict[str, Any] = {}
+    if isinstance(context, JenkinsContext):
+        extra["job_dsl"] = _jenkins_job_dsl(context)
+    text = template.render(ctx=context, node=context.node, **extra)
     if not text.startswith("#cloud-config\n"):
         raise ValueError(f"{context.node.role} template must start with '#cloud-config'")
     return text
