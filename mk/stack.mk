@@ -1,0 +1,23 @@
+# The main job: the platform on a stack (default: `lab`, the local cloud of docs/lab.md).
+#   make up                 setup -> lab-up -> select/create the stack -> pulumi up -> outputs
+#   make outputs            the output contract of the stack (secrets hidden)
+#   make destroy            remove everything, database protection included (asks for STACK)
+STACK ?= lab
+# The lab stack needs the local cloud; any other stack uses the cloud its clouds.yaml names.
+STACK_CLOUD := $(if $(filter lab,$(STACK)),lab-up)
+
+.PHONY: up destroy outputs stack-select
+stack-select: setup $(STACK_CLOUD)
+	@pulumi stack select --create --non-interactive $(STACK) >/dev/null
+	@echo "stack: $(STACK) (backend $(PULUMI_BACKEND_URL))"
+
+up: stack-select ## the whole platform on STACK (default lab): pulumi up, then its outputs
+	pulumi up --yes --non-interactive --stack $(STACK)
+	@$(MAKE) --no-print-directory outputs STACK=$(STACK)
+
+outputs: ## the stack's outputs (the pipeline contract); secrets stay hidden
+	@pulumi stack output --json --stack $(STACK)
+
+destroy: stack-select ## remove everything of STACK, protected database nodes and volumes too
+	pulumi state unprotect --all --yes --stack $(STACK)
+	pulumi destroy --yes --non-interactive --stack $(STACK)
