@@ -131,11 +131,18 @@ class RecordingMocks(pulumi.runtime.Mocks):
         return [r for r in self.resources if r.type.endswith(suffix)]
 
 
+@dataclass(frozen=True)
+class RecordedOptions:
+    protect: bool
+    ignore_changes: tuple[str, ...]
+
+
 @dataclass
 class ProgramRun:
     mocks: RecordingMocks
     outputs: dict[str, Any]
     secret_outputs: set[str]
+    options: dict[str, RecordedOptions]  # resource name -> the options it was declared with
 
 
 def run_program(values: dict[str, Any], stack: str = "unit") -> ProgramRun:
@@ -144,11 +151,17 @@ def run_program(values: dict[str, Any], stack: str = "unit") -> ProgramRun:
     pulumi.runtime.set_mocks(mocks, project="paasmas", stack=stack, preview=False)
     resolved: dict[str, Any] = {}
     secret: set[str] = set()
+    options: dict[str, RecordedOptions] = {}
+
+    def record_options(args: pulumi.ResourceTransformationArgs) -> None:
+        options[args.name] = RecordedOptions(bool(args.opts.protect),
+                                             tuple(args.opts.ignore_changes or ()))
 
     @pulumi.runtime.test
     def program() -> Any:
         cfg = load(as_pulumi_config(values))
-        platform = Platform("paasmas", cfg, stack=stack, prefix=f"paasmas-{stack}")
+        platform = Platform("paasmas", cfg, stack=stack, prefix=f"paasmas-{stack}",
+                            opts=pulumi.ResourceOptions(transformations=[record_options]))
 
         async def collect() -> None:
             for key, value in platform.outputs.items():
@@ -160,4 +173,4 @@ def run_program(values: dict[str, Any], stack: str = "unit") -> ProgramRun:
         return asyncio.ensure_future(collect())
 
     program()
-    return ProgramRun(mocks, resolved, secret)
+    return ProgramRun(mocks, resolved, secret, options)

@@ -10,7 +10,14 @@ import pytest
 import yaml
 
 from components import outputs as out
-from tests.unit.harness import ProgramRun, Recorded, run_program, stack_values, with_changes
+from tests.unit.harness import (
+    ProgramRun,
+    Recorded,
+    RecordedOptions,
+    run_program,
+    stack_values,
+    with_changes,
+)
 
 pytestmark = pytest.mark.unit
 
@@ -247,3 +254,20 @@ def test_user_data_carrying_secrets_is_secret() -> None:
     for role in ("paas", "database", "jenkins"):
         for server in servers(run, role):
             assert "userData" in server.secret_inputs, (role, server.name)
+
+
+def test_database_nodes_and_volumes_are_protected_and_keep_running_on_user_data_changes() -> None:
+    run = lab_run()
+    for record in servers(run, "database"):
+        assert run.options[record.name] == RecordedOptions(True, ("userData",))
+    for volume in run.mocks.of_type("blockstorage/volume:Volume"):
+        expected = volume.inputs["metadata"]["role"] == "database"
+        assert run.options[volume.name].protect is expected
+    for record in servers(run, "paas"):
+        assert run.options[record.name] == RecordedOptions(False, ())
+
+
+def test_replace_on_user_data_change_is_explicit() -> None:
+    run = run_program(with_changes(LAB, database={"replace_on_user_data_change": True}))
+    for record in servers(run, "database"):
+        assert run.options[record.name].ignore_changes == ()
