@@ -123,7 +123,7 @@ def test_fixed_ips_follow_the_plan_and_user_data_knows_the_peers() -> None:
     assert run.outputs[out.NODE_IPS]["paas"] == ["10.20.0.20", "10.20.0.21", "10.20.0.22"]
     first = servers(run, "paas")[0].inputs["userData"]
     assert first.startswith("#cloud-config\n")
-    assert ("ETCD_INITIAL_CLUSTER=paasmas-unit-paas-0=https://10.20.0.20:2380,"
+    assert ("paasmas-unit-paas-0=https://10.20.0.20:2380,"
             "paasmas-unit-paas-1=https://10.20.0.21:2380,"
             "paasmas-unit-paas-2=https://10.20.0.22:2380") in first
     db = yaml.safe_load(servers(run, "database")[1].inputs["userData"])
@@ -245,8 +245,11 @@ def test_bastion_disabled_opens_ssh_from_operators_only() -> None:
 
 def test_data_volumes_are_addressed_by_stable_device_path() -> None:
     run = lab_run()
-    for server in servers(run, "database"):
-        assert "DATA_DEVICE=/dev/disk/by-id/virtio-" in server.inputs["userData"]
+    volumes = {v.inputs["name"]: resource_id(v)
+               for v in run.mocks.of_type("blockstorage/volume:Volume")}
+    for server in servers(run, "database") + servers(run, "jenkins"):
+        volume_id = volumes[f"{server.inputs['name']}-data"]
+        assert f"/dev/disk/by-id/virtio-{volume_id[:20]}" in server.inputs["userData"]
 
 
 def test_user_data_carrying_secrets_is_secret() -> None:
