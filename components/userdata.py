@@ -216,22 +216,31 @@ def image_reference(pin: dict[str, Any], mirror: str | None) -> str:
     return f"{mirror.rstrip('/')}/{reference}" if mirror else reference
 
 
-def _jenkins_job_dsl(context: JenkinsContext) -> str | None:
-    """The pipeline's Job DSL seed (pipeline/jobs.py), or None when no repository is set."""
-    from pipeline.jobs import PipelineContext, render_job_dsl
+def _jenkins_pipeline_files(context: JenkinsContext) -> dict[str, Any]:
+    """What the pipeline (pipeline/jobs.py) puts on the Jenkins node: its Job DSL seed, the deploy
+    script and its settings. Without a repository there is no seed and no settings."""
+    from pipeline.jobs import (
+        PipelineContext,
+        PlatformEndpoints,
+        deploy_script_text,
+        render_job_dsl,
+        render_pipeline_env,
+    )
 
-    if context.pipeline.repository is None:
-        return None
-    return render_job_dsl(PipelineContext(
-        repository=PipelineContext.from_settings({
-            "repository": context.pipeline.repository,
-            "credentials_id": context.pipeline.credentials_id,
-        }).repository,
-        credentials_id=context.pipeline.credentials_id,
-        app_name=context.pipeline.app_name,
-        staging_branch=context.pipeline.staging_branch,
-        production_branch=context.pipeline.production_branch,
-    ))
+    files: dict[str, Any] = {"job_dsl": None, "pipeline_env": None,
+                             "deploy_script": deploy_script_text()}
+    p = context.pipeline
+    if p.repository is None:
+        return files
+    pipeline = PipelineContext.from_settings({
+        "repository": p.repository, "credentials_id": p.credentials_id, "app_name": p.app_name,
+        "staging_branch": p.staging_branch, "production_branch": p.production_branch})
+    files["job_dsl"] = render_job_dsl(pipeline)
+    files["pipeline_env"] = render_pipeline_env(pipeline, PlatformEndpoints(
+        paas_domain=context.paas_domain, paas_controller_url=context.paas_controller_url,
+        paas_builder_remote=context.paas_builder_remote, database_host=context.database_host,
+        database_port=context.database_port))
+    return files
 
 
 @cache
@@ -277,7 +286,7 @@ def render_cloud_config(context: RoleContext, *, template_dir: Path = TEMPLATE_D
     template = _environment(template_dir).get_template(f"{context.node.role.value}.yaml.j2")
     extra: dict[str, Any] = {}
     if isinstance(context, JenkinsContext):
-        extra["job_dsl"] = _jenkins_job_dsl(context)
+        extra.update(_jenkins_pipeline_files(context))
     text = template.render(ctx=context, node=context.node, **extra)
     if not text.startswith("#cloud-config\n"):
         raise ValueError(f"{context.node.role} template must start with '#cloud-config'")
