@@ -92,7 +92,9 @@ class PipelineContext:
     builder_ssh_credentials_id: str = BUILDER_SSH_CREDENTIALS_ID
 
     @classmethod
-    def from_settings(cls, settings: Mapping[str, Any], prefix: str = "pipeline") -> PipelineContext:
+    def from_settings(
+        cls, settings: Mapping[str, Any], prefix: str = "pipeline"
+    ) -> PipelineContext:
         """Validate the stack's `pipeline` settings; raise listing every problem at once."""
         problems: list[str] = []
         known = {"repository", "credentials_id", "app_name", "staging_branch", "production_branch"}
@@ -130,7 +132,8 @@ class PipelineContext:
             if branch and not _BRANCH_NAME.match(branch):
                 problems.append(f"{prefix}.{key}: {branch!r} is not a plain git branch name")
             if branch.startswith("PR-"):
-                problems.append(f"{prefix}.{key}: {branch!r} collides with pull-request jobs (PR-*)")
+                problems.append(
+                    f"{prefix}.{key}: {branch!r} collides with pull-request jobs (PR-*)")
         if staging and staging == production:
             problems.append(f"{prefix}.production_branch: must differ from staging_branch "
                             f"({staging!r}): production deploys only from its own branch")

@@ -95,7 +95,8 @@ class GroovyChecker:
 def groovy() -> GroovyChecker:
     java = shutil.which("java")
     if java is None or not groovy_jar().is_file():
-        pytest.skip(reason=f"Groovy {GROOVY_VERSION} jar or java absent: run `make pipeline-prereqs`")
+        pytest.skip(reason=f"Groovy {GROOVY_VERSION} jar or java absent: "
+                    "run `make pipeline-prereqs`")
     return GroovyChecker(groovy_jar(), java)
 
 
@@ -191,9 +192,10 @@ def mariadb(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MariaDB]:
             try:
                 db.root("SELECT 1;")
                 break
-            except subprocess.CalledProcessError:
+            except subprocess.CalledProcessError as error:
                 if time.monotonic() > deadline:
-                    raise RuntimeError(f"mariadbd not ready in 60 s: {log.read_text()[-2000:]}")
+                    raise RuntimeError(
+                        f"mariadbd not ready in 60 s: {log.read_text()[-2000:]}") from error
                 time.sleep(0.2)
         quoted = ADMIN_PASSWORD.replace("\\", "\\\\").replace("'", "\\'")
         db.root(f"CREATE USER '{ADMIN_USER}'@'%' IDENTIFIED BY '{quoted}';"

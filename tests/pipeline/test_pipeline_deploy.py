@@ -69,7 +69,7 @@ def assert_deployed(platform: Platform, run: Run, app: str) -> str:
     database = app.replace("-", "_")
     url = f"http://{app}.{PAAS_DOMAIN}"
     config = platform.app_config(app)
-    password = config.pop("database__connection__password")
+    password: str = config.pop("database__connection__password")
     assert PASSWORD.match(password)
     assert config == {
         "database__client": "mysql",
@@ -222,6 +222,13 @@ def test_controller_errors_are_not_taken_for_a_missing_app(platform: Platform) -
     assert "could not look up app pr-9-ghost" in run.output
     assert platform.app_exists("pr-9-ghost")
     assert platform.db.databases() == {"pr_9_ghost"}
+
+
+def test_database_user_name_longer_than_mysql_allows_is_refused(platform: Platform) -> None:
+    run = platform.run("pr-open", "--pr", "100000", extra_env={"PAASMAS_APP": "a" * 24})
+    assert run.returncode == 1
+    assert "longer than 32 characters" in run.output
+    assert run.drycc_calls == [] and run.mysql_calls == []
 
 
 def test_missing_settings_are_named(platform: Platform) -> None:

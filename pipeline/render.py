@@ -1,0 +1,52 @@
+"""Write the pipeline's Jenkins files for a repository: `python -m pipeline.render OUT_DIR ...`.
+
+App teams use it to get the Jenkinsfile to commit; operators to look at the seed the stack
+renders. The stack itself calls pipeline.jobs directly.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from pipeline.jobs import (
+    PipelineConfigError,
+    PipelineContext,
+    render_cleanup_pipeline,
+    render_jenkinsfile,
+    render_job_dsl,
+)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m pipeline.render", description=__doc__)
+    parser.add_argument("out_dir", type=Path)
+    parser.add_argument("--repository", default="https://github.com/example/ghost")
+    parser.add_argument("--credentials-id", default="github")
+    parser.add_argument("--app-name", default="ghost")
+    parser.add_argument("--staging-branch", default="development")
+    parser.add_argument("--production-branch", default="master")
+    args = parser.parse_args(argv)
+    try:
+        ctx = PipelineContext.from_settings({
+            "repository": args.repository,
+            "credentials_id": args.credentials_id,
+            "app_name": args.app_name,
+            "staging_branch": args.staging_branch,
+            "production_branch": args.production_branch,
+        })
+    except PipelineConfigError as error:
+        print(error, file=sys.stderr)
+        return 2
+    args.out_dir.mkdir(parents=True, exist_ok=True)
+    for name, text in (("Jenkinsfile", render_jenkinsfile(ctx)),
+                       ("seed.groovy", render_job_dsl(ctx)),
+                       ("pr-cleanup.groovy", render_cleanup_pipeline(ctx))):
+        (args.out_dir / name).write_text(text)
+        print(args.out_dir / name)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

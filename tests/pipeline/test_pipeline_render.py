@@ -1,0 +1,160 @@
+"""Settings validation and what the rendered jobs, Jenkinsfile and settings file say."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+
+import pytest
+from pipeline_harness import DEPLOY_SCRIPT
+
+from pipeline.jobs import (
+    BUILDER_SSH_CREDENTIALS_ID,
+    DATABASE_ADMIN_CREDENTIALS_ID,
+    DEPLOY_SCRIPT_PATH,
+    PAAS_TOKEN_CREDENTIALS_ID,
+    GitHubRepository,
+    PipelineConfigError,
+    PipelineContext,
+    PlatformEndpoints,
+    app_names,
+    deploy_script_text,
+    groovy_string,
+    render_cleanup_pipeline,
+    render_jenkinsfile,
+    render_job_dsl,
+    render_pipeline_env,
+)
+
+pytestmark = pytest.mark.pipeline
+
+SETTINGS = {"repository": "https://github.com/paulczar/ci-demo.git", "credentials_id": "github"}
+
+
+@pytest.fixture
+def ctx() -> PipelineContext:
+    return PipelineContext.from_settings(SETTINGS)
+
+
+def test_defaults_follow_the_2015_flow(ctx: PipelineContext) -> None:
+    assert (ctx.app_name, ctx.staging_branch, ctx.production_branch) == (
+        "ghost", "development", "master")
+    assert ctx.repository == GitHubRepository(
+        url="https://github.com/paulczar/ci-demo", host="github.com", owner="paulczar",
+        name="ci-demo")
+    assert app_names("ghost") == {"production": "ghost", "staging": "stage-ghost",
+                                  "pull_request_prefix": "pr-"}
+
+
+def test_every_bad_setting_is_reported_at_once() -> None:
+    with pytest.raises(PipelineConfigError) as raised:
+        PipelineContext.from_settings({
+            "repository": "git@github.com:paulczar/ci-demo.git",
+            "credentials_id": "has space",
+            "app_name": "Ghost_Blog",
+            "staging_branch": "PR-1",
+            "production_branch": "main; rm -rf /",
+            "colour": "blue",
+        })
+    problems = raised.value.problems
+    assert [p.split(":")[0] for p in problems] == [
+        "pipeline.colour", "pipeline.repository", "pipeline.credentials_id",
+        "pipeline.app_name", "pipeline.staging_branch", "pipeline.production_branch"]
+
+
+def test_required_settings_and_branch_clash() -> None:
+    with pytest.raises(PipelineConfigError) as raised:
+        PipelineContext.from_settings({"staging_branch": "main", "production_branch": "main"})
+    assert raised.value.problems == [
+        "pipeline.repository: required",
+        "pipeline.credentials_id: required",
+        "pipeline.production_branch: must differ from staging_branch ('main'): production "
+        "deploys only from its own branch",
+    ]
+
+
+def test_app_name_leaves_room_for_pull_request_numbers() -> None:
+    # "pr-<N>-<app>" becomes a MySQL user name of at most 32 characters: 24 leaves 4 digits.
+    assert PipelineContext.from_settings({**SETTINGS, "app_name": "a" * 24}).app_name == "a" * 24
+    with pytest.raises(PipelineConfigError, match="app_name"):
+        PipelineContext.from_settings({**SETTINGS, "app_name": "a" * 25})
+
+
+def test_groovy_string_never_interpolates() -> None:
+    assert groovy_string("it's ${x}\n\\") == "'it\\'s ${x}\\n\\\\'"
+
+
+def test_seed_wires_multibranch_and_cleanup(ctx: PipelineContext) -> None:
+    seed = render_job_dsl(ctx)
+    assert "multibranchPipelineJob('ghost')" in seed
+    assert "pipelineJob('ghost-pr-cleanup')" in seed
+    assert "deleteActionJobsToTrigger('ghost-pr-cleanup')" in seed
+    assert "branchIncludeFilter('PR-*')" in seed
+    assert "includes('development master PR-*')" in seed
+    assert "repositoryUrl('https://github.com/paulczar/ci-demo')" in seed
+    assert "credentialsId('github')" in seed
+    assert "gitHubForkDiscovery" not in seed
+    # Safe to embed in JCasC YAML: nothing for its ${...} interpolation to touch.
+    assert "${" not in seed
+    # The cleanup job declares every parameter the trigger plugin passes.
+    for name in ("SOURCE_PROJECT_NAME", "SOURCE_PROJECT_FULL_NAME", "SOURCE_BRANCH_NAME",
+                 "TARGET_BRANCH_NAME"):
+        assert f"stringParam('{name}'" in seed
+    assert ctx.branch_source_id == PipelineContext.from_settings(SETTINGS).branch_source_id
+
+
+def test_pipelines_bind_the_documented_credentials(ctx: PipelineContext) -> None:
+    jenkinsfile = render_jenkinsfile(ctx)
+    cleanup = render_cleanup_pipeline(ctx)
+    for text in (jenkinsfile, cleanup):
+        assert f"PAASMAS_DEPLOY = '{DEPLOY_SCRIPT_PATH}'" in text
+        assert f"string(credentialsId: '{PAAS_TOKEN_CREDENTIALS_ID}', variable: 'DRYCC_TOKEN')" \
+            in text
+        assert f"usernamePassword(credentialsId: '{DATABASE_ADMIN_CREDENTIALS_ID}'," in text
+        # Shell steps are single-quoted: Groovy never interpolates a secret into a command.
+        assert 'sh "' not in text
+    assert f"sshUserPrivateKey(credentialsId: '{BUILDER_SSH_CREDENTIALS_ID}'," in jenkinsfile
+    assert "branch 'development'" in jenkinsfile and "branch 'master'" in jenkinsfile
+    assert """sh '"$PAASMAS_DEPLOY" pr-close --pr "$PAASMAS_PR"'""" in cleanup
+
+
+def test_pipeline_env_carries_the_outputs(ctx: PipelineContext) -> None:
+    endpoints = PlatformEndpoints.from_outputs({
+        "paas_domain": "203.0.113.7.sslip.io",
+        "paas_controller_url": "http://drycc.203.0.113.7.sslip.io",
+        "paas_builder_remote": "ssh://git@drycc-builder.203.0.113.7.sslip.io:2222",
+        "database_host": "10.20.0.50",
+        "database_port": 3306,
+        "jenkins_url": "http://10.20.0.40:8080",
+    })
+    lines = [line for line in render_pipeline_env(ctx, endpoints).splitlines()
+             if not line.startswith("#")]
+    assert lines == [
+        "PAASMAS_APP=ghost",
+        "PAASMAS_STAGING_BRANCH=development",
+        "PAASMAS_PRODUCTION_BRANCH=master",
+        "PAAS_DOMAIN=203.0.113.7.sslip.io",
+        "PAAS_CONTROLLER_URL=http://drycc.203.0.113.7.sslip.io",
+        "PAAS_BUILDER_REMOTE=ssh://git@drycc-builder.203.0.113.7.sslip.io:2222",
+        "DATABASE_HOST=10.20.0.50",
+        "DATABASE_PORT=3306",
+    ]
+    with pytest.raises(PipelineConfigError, match="DATABASE_HOST"):
+        render_pipeline_env(ctx, PlatformEndpoints("d", "c", "b", "10.0.0.1\nEVIL=1", 3306))
+
+
+def test_deploy_script_text_is_the_script() -> None:
+    text = deploy_script_text()
+    assert text == DEPLOY_SCRIPT.read_text()
+    assert text.startswith("#!/usr/bin/env bash\n")
+    assert not re.search(r"^\s*set\s+(-x|-o\s+xtrace)", text, flags=re.MULTILINE)
+
+
+def test_deploy_script_passes_shellcheck() -> None:
+    shellcheck = shutil.which("shellcheck")
+    if shellcheck is None:
+        pytest.skip(reason="shellcheck absent: run `make pipeline-prereqs`")
+    result = subprocess.run([shellcheck, "--severity=style", str(DEPLOY_SCRIPT)],
+                            capture_output=True, text=True, check=False)
+    assert result.returncode == 0, result.stdout
