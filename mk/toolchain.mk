@@ -3,7 +3,7 @@
 #
 # Every recipe runs with the environment of toolchain/env.sh (local binaries and plugins only, no
 # update checks, file:// backend under .state/, passphrase secrets provider). The variables come
-# from that script, written out as Make exports into .state/toolchain-env.mk.
+# from that script, which prints them as Make exports.
 
 .PHONY: setup toolchain toolchain-env
 
@@ -17,7 +17,9 @@ toolchain-env: ## print the environment every recipe gets (the same as `source t
 
 test-prereqs: setup
 
-# Written on every make run (a few milliseconds), so it follows the caller's environment.
-$(shell mkdir -p .state && PAASMAS_CACHE='$(PAASMAS_CACHE)' bash toolchain/env.sh --make \
-	> .state/toolchain-env.mk)
-include .state/toolchain-env.mk
+# Evaluated on every make run (a few milliseconds), so it follows the caller's environment.
+define _toolchain_newline
+
+
+endef
+$(eval $(subst |NL|,$(_toolchain_newline),$(shell PAASMAS_CACHE='$(PAASMAS_CACHE)' bash toolchain/env.sh --make)))

@@ -230,10 +230,13 @@ for provider in "${PROVIDERS[@]}"; do
         done_step "installed from the cache"
         continue
     fi
+    # Exit status 3 (module not served) is reported, not fatal: run without the ERR trap.
+    trap - ERR
     set +e
-    (trap - ERR; set -e; build_provider "$name" "$module" "$version")
+    (set -e; build_provider "$name" "$module" "$version")
     rc=$?
     set -e
+    trap on_error ERR
     case $rc in
         0) done_step "built and installed into $PULUMI_HOME" ;;
         3)

@@ -5,8 +5,8 @@
 #   source toolchain/env.sh          # operators: exports the variables into this shell
 #   bash toolchain/env.sh --make     # mk/toolchain.mk: the same variables as Make exports
 #
-# The variable list lives here only; mk/toolchain.mk includes what --make prints, fresh on every
-# make run (so a passphrase set in the environment later still wins).
+# The variable list lives here only; mk/toolchain.mk evaluates what --make prints on every make
+# run (so a passphrase set in the environment later still wins).
 
 _paasmas_env_main() {
     local here
@@ -45,10 +45,12 @@ _paasmas_env_main() {
 
     local v
     if [[ ${1:-} == --make ]]; then
-        printf 'export PATH := %s:$(PATH)\n' "$pulumi_dir"
+        # One line (Make's $(shell) folds newlines); the .mk turns each "|NL|" back into one.
+        printf 'export PATH := %s:$(PATH)|NL|' "$pulumi_dir"
         for v in "${vars[@]}"; do
-            printf 'export %s := %s\n' "${v%%=*}" "${v#*=}"
+            printf 'export %s := %s|NL|' "${v%%=*}" "${v#*=}"
         done
+        printf '\n'
     else
         case ":$PATH:" in
             *":$pulumi_dir:"*) ;;

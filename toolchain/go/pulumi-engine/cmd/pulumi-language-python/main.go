@@ -280,7 +280,11 @@ func (h *pythonHost) executorArgs(req *pulumirpc.RunRequest) []string {
 
 // configEnv passes the stack configuration the way the Python SDK reads it at start-up.
 func configEnv(req *pulumirpc.RunRequest) ([]string, error) {
-	config, err := json.Marshal(req.GetConfig())
+	configMap := req.GetConfig()
+	if configMap == nil {
+		configMap = map[string]string{} // the SDK expects an object, never null
+	}
+	config, err := json.Marshal(configMap)
 	if err != nil {
 		return nil, err
 	}
