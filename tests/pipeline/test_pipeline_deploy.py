@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 import subprocess
 from pathlib import Path
@@ -26,11 +27,13 @@ CONFIG_FILE = "<config file>"
 
 
 def commands(run: Run) -> list[list[str]]:
-    """The drycc calls, with the private config file's random path made comparable."""
+    """The drycc calls without the `--config <private client.json>` each one ends with, and with
+    the private config file's random path made comparable."""
     normalised = []
     for argv in run.drycc_calls:
+        assert argv[-2] == "--config" and argv[-1].endswith("/drycc/client.json"), argv
+        argv = argv[:-2]
         if "--path" in argv:
-            argv = list(argv)
             argv[argv.index("--path") + 1] = CONFIG_FILE
         normalised.append(argv)
     return normalised
@@ -45,7 +48,7 @@ def create(app: str) -> list[str]:
 
 
 def push_config(app: str) -> list[str]:
-    return ["config", "push", "-a", app, "--path", CONFIG_FILE, "--merge", "--confirm", "yes"]
+    return ["config", "push", "-a", app, "--path", CONFIG_FILE, "--confirm", "yes"]
 
 
 def destroy(app: str) -> list[str]:
@@ -109,7 +112,7 @@ def test_pr_open_creates_app_database_and_pushes(platform: Platform) -> None:
                     for line in (platform.root / "hook-env").read_text().splitlines())
     assert hook_env["PAAS_DOMAIN"] == PAAS_DOMAIN
     secret_names = {"DRYCC_TOKEN", "DATABASE_ADMIN_PASSWORD", "DATABASE_ADMIN_USER",
-                    "PAAS_BUILDER_SSH_KEY", "DRYCC_PROFILE"}
+                    "PAAS_BUILDER_SSH_KEY"}
     assert not secret_names & hook_env.keys()
     # (the stand-in's own FAKE_DRYCC_TOKEN is the test's, not the pipeline's)
     assert not any(ADMIN_PASSWORD in value for value in hook_env.values())
@@ -286,3 +289,24 @@ def test_drycc_profile_is_the_non_interactive_login(platform: Platform) -> None:
                          extra_env={"PAAS_CONTROLLER_URL": CONTROLLER_URL + ".other"})
     assert moved.returncode == 1
     assert "wrong controller" in moved.output
+
+
+def test_stand_in_refuses_what_the_pinned_cli_would(platform: Platform) -> None:
+    """The recording drycc is as strict as workflow-cli v1.10.2 about flags and stdin."""
+    profile = platform.root / "client.json"
+    profile.write_text(json.dumps({"controller": CONTROLLER_URL, "token": DRYCC_TOKEN}))
+    profile.chmod(0o600)
+    env = {**platform.env, "PATH": platform.env["PATH"]}
+
+    def drycc(*args: str, stdin: int | None = subprocess.DEVNULL) -> str:
+        done = subprocess.run(["drycc", *args, "--config", str(profile)], env=env, stdin=stdin,
+                              capture_output=True, text=True, check=False)
+        assert done.returncode != 0
+        return done.stderr
+
+    assert "unknown flag: --merge" in drycc("config", "push", "-a", "x", "--merge")
+    assert "/dev/tty" in drycc("config", "push", "-a", "x", "--confirm", "yes",
+                               stdin=subprocess.PIPE)
+    assert "Not found." in drycc("apps", "info", "-a", "nothing-here")
+    profile.chmod(0o644)
+    assert "readable by others" in drycc("apps", "info", "-a", "x")
