@@ -22,9 +22,14 @@ def run_logged(
         out.write(f"\n===== running: {' '.join(argv)}\n".encode())
         out.flush()
         code = subprocess.run(
-            list(argv), stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT,
-            env=dict(env), cwd=p.root, check=False,
-        ).returncode  # fmt: skip
+            list(argv),
+            stdin=subprocess.DEVNULL,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            env=dict(env),
+            cwd=p.root,
+            check=False,
+        ).returncode
     if code != 0:
         raise LabError(service, f"`{' '.join(argv[:4])} ...` exited with {code}", log)
 
@@ -36,10 +41,17 @@ def init_mysql_datadir(p: LabPaths, env: Mapping[str, str]) -> bool:
     p.mysql_data.mkdir(parents=True, exist_ok=True)
     run_logged(
         "mariadb",
-        ["/usr/bin/mariadb-install-db", "--no-defaults", f"--datadir={p.mysql_data}",
-         "--user=root", "--auth-root-authentication-method=socket", "--skip-test-db"],
-        p, env,
-    )  # fmt: skip
+        [
+            "/usr/bin/mariadb-install-db",
+            "--no-defaults",
+            f"--datadir={p.mysql_data}",
+            "--user=root",
+            "--auth-root-authentication-method=socket",
+            "--skip-test-db",
+        ],
+        p,
+        env,
+    )
     return True
 
 
@@ -57,8 +69,10 @@ def create_databases(p: LabPaths, s: Secrets, env: Mapping[str, str]) -> None:
         return
     subprocess.run(
         ["/usr/bin/mariadb", "--no-defaults", f"--socket={p.mysql_socket}", "-u", "root"],
-        input=create_databases_sql(s["db"]).encode(), env=dict(env), check=True,
-    )  # fmt: skip
+        input=create_databases_sql(s["db"]).encode(),
+        env=dict(env),
+        check=True,
+    )
     stamp.touch()
 
 
@@ -77,16 +91,32 @@ def keystone_bootstrap(p: LabPaths, s: Secrets, env: Mapping[str, str]) -> None:
     run_logged("keystone", [*manage, "db_sync"], p, env, "keystone-manage")
     for keys in ("fernet_setup", "credential_setup"):
         run_logged(
-            "keystone", [*manage, keys, "--keystone-user", "root", "--keystone-group", "root"],
-            p, env, "keystone-manage",
-        )  # fmt: skip
+            "keystone",
+            [*manage, keys, "--keystone-user", "root", "--keystone-group", "root"],
+            p,
+            env,
+            "keystone-manage",
+        )
     run_logged(
         "keystone",
-        [*manage, "bootstrap", "--bootstrap-password", s["admin"],
-         "--bootstrap-admin-url", KEYSTONE.endpoint, "--bootstrap-internal-url", KEYSTONE.endpoint,
-         "--bootstrap-public-url", KEYSTONE.endpoint, "--bootstrap-region-id", "RegionOne"],
-        p, env, "keystone-manage",
-    )  # fmt: skip
+        [
+            *manage,
+            "bootstrap",
+            "--bootstrap-password",
+            s["admin"],
+            "--bootstrap-admin-url",
+            KEYSTONE.endpoint,
+            "--bootstrap-internal-url",
+            KEYSTONE.endpoint,
+            "--bootstrap-public-url",
+            KEYSTONE.endpoint,
+            "--bootstrap-region-id",
+            "RegionOne",
+        ],
+        p,
+        env,
+        "keystone-manage",
+    )
     stamp.write_text(versions)
 
 
@@ -98,34 +128,87 @@ def _schema_lanes(p: LabPaths, s: Secrets) -> list[list[tuple[str, list[str]]]]:
     # Two lanes in parallel: the syncs are CPU-bound and there are two cores.
     return [
         [
-            ("glance-api", [PY, "/usr/bin/glance-manage", "--config-file",
-                            str(etc / "glance/glance-api.conf"), "db_sync"]),
-            ("placement-api", [PY, "/usr/bin/placement-manage", "--config-file",
-                               str(etc / "placement/placement.conf"), "db", "sync"]),
+            (
+                "glance-api",
+                [
+                    PY,
+                    "/usr/bin/glance-manage",
+                    "--config-file",
+                    str(etc / "glance/glance-api.conf"),
+                    "db_sync",
+                ],
+            ),
+            (
+                "placement-api",
+                [
+                    PY,
+                    "/usr/bin/placement-manage",
+                    "--config-file",
+                    str(etc / "placement/placement.conf"),
+                    "db",
+                    "sync",
+                ],
+            ),
             ("nova-api", [*nova, "api_db", "sync"]),
             ("nova-api", [*nova, "cell_v2", "map_cell0", "--database_connection", cell0]),
             ("nova-api", [*nova, "cell_v2", "create_cell", "--name", "cell1"]),
             ("nova-api", [*nova, "db", "sync"]),
         ],
         [
-            ("neutron-server", [PY, "/usr/bin/neutron-db-manage",
-                                "--config-file", str(etc / "neutron/neutron.conf"),
-                                "--config-file", str(etc / "neutron/ml2_conf.ini"),
-                                "upgrade", "heads"]),
-            ("cinder-api", [PY, "/usr/bin/cinder-manage", "--config-file",
-                            str(etc / "cinder/cinder.conf"), "db", "sync"]),
-            ("octavia-api", [PY, "/usr/bin/octavia-db-manage", "--config-file",
-                             str(etc / "octavia/octavia.conf"), "upgrade", "head"]),
+            (
+                "neutron-server",
+                [
+                    PY,
+                    "/usr/bin/neutron-db-manage",
+                    "--config-file",
+                    str(etc / "neutron/neutron.conf"),
+                    "--config-file",
+                    str(etc / "neutron/ml2_conf.ini"),
+                    "upgrade",
+                    "heads",
+                ],
+            ),
+            (
+                "cinder-api",
+                [
+                    PY,
+                    "/usr/bin/cinder-manage",
+                    "--config-file",
+                    str(etc / "cinder/cinder.conf"),
+                    "db",
+                    "sync",
+                ],
+            ),
+            (
+                "octavia-api",
+                [
+                    PY,
+                    "/usr/bin/octavia-db-manage",
+                    "--config-file",
+                    str(etc / "octavia/octavia.conf"),
+                    "upgrade",
+                    "head",
+                ],
+            ),
         ],
-    ]  # fmt: skip
+    ]
 
 
 def _cell1_exists(p: LabPaths, env: Mapping[str, str]) -> bool:
     out = subprocess.run(
-        [PY, "/usr/bin/nova-manage", "--config-file", str(p.conf("nova", "nova.conf")),
-         "cell_v2", "list_cells"],
-        capture_output=True, text=True, env=dict(env), check=False,
-    ).stdout  # fmt: skip
+        [
+            PY,
+            "/usr/bin/nova-manage",
+            "--config-file",
+            str(p.conf("nova", "nova.conf")),
+            "cell_v2",
+            "list_cells",
+        ],
+        capture_output=True,
+        text=True,
+        env=dict(env),
+        check=False,
+    ).stdout
     return " cell1 " in out
 
 
@@ -152,10 +235,19 @@ def sync_schemas(p: LabPaths, s: Secrets, env: Mapping[str, str]) -> bool:
 def discover_hosts(p: LabPaths, env: Mapping[str, str]) -> None:
     run_logged(
         "nova-api",
-        [PY, "/usr/bin/nova-manage", "--config-file", str(p.conf("nova", "nova.conf")),
-         "cell_v2", "discover_hosts", "--verbose"],
-        p, env, "nova-manage",
-    )  # fmt: skip
+        [
+            PY,
+            "/usr/bin/nova-manage",
+            "--config-file",
+            str(p.conf("nova", "nova.conf")),
+            "cell_v2",
+            "discover_hosts",
+            "--verbose",
+        ],
+        p,
+        env,
+        "nova-manage",
+    )
 
 
 def service_env(p: LabPaths) -> dict[str, str]:

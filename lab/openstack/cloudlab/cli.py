@@ -96,9 +96,12 @@ class Lab:
                 self.clock.say("epmd: already served on 127.0.0.1:4369, using it")
                 continue
             procs.spawn(
-                svc.argv, {**env, **svc.env}, self.paths.logfile(svc.name),
-                self.paths.pidfile(svc.name), self.paths.root,
-            )  # fmt: skip
+                svc.argv,
+                {**env, **svc.env},
+                self.paths.logfile(svc.name),
+                self.paths.pidfile(svc.name),
+                self.paths.root,
+            )
             started.append(svc)
         if started:
             self.clock.say(f"started {', '.join(s.name for s in started)}")
@@ -111,8 +114,9 @@ class Lab:
         while pending:
             for svc in list(pending):
                 if not self.running(svc):
-                    raise LabError(svc.name, "process exited while starting",
-                                   self.paths.logfile(svc.name))  # fmt: skip
+                    raise LabError(
+                        svc.name, "process exited while starting", self.paths.logfile(svc.name)
+                    )
                 if is_ready(svc):
                     pending.remove(svc)
             if not pending:
@@ -121,17 +125,18 @@ class Lab:
                 first = pending[0]
                 others = ", ".join(s.name for s in pending[1:])
                 more = f" (also not answering: {others})" if others else ""
-                raise LabError(first.name, f"not answering after {timeout_s:.0f} s{more}",
-                               self.paths.logfile(first.name))  # fmt: skip
+                raise LabError(
+                    first.name,
+                    f"not answering after {timeout_s:.0f} s{more}",
+                    self.paths.logfile(first.name),
+                )
             time.sleep(0.5)
 
     def _shared_epmd(self, svc: Service) -> bool:
         return svc.name == "epmd" and not self.running(svc) and is_ready(svc)
 
     def all_up(self) -> bool:
-        return all(
-            (self.running(s) or self._shared_epmd(s)) and is_ready(s) for s in self.table
-        )
+        return all((self.running(s) or self._shared_epmd(s)) and is_ready(s) for s in self.table)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -202,12 +207,18 @@ def up(p: LabPaths) -> int:
     if dead:
         raise LabError(dead[0], "process exited after start", p.logfile(dead[0]))
     total = clock.elapsed()
-    record = {"kind": "cold" if cold else "warm", "seconds": round(total, 1),
-              "install_seconds": round(install_s, 1), "at": time.strftime("%FT%TZ", time.gmtime())}  # fmt: skip
+    record = {
+        "kind": "cold" if cold else "warm",
+        "seconds": round(total, 1),
+        "install_seconds": round(install_s, 1),
+        "at": time.strftime("%FT%TZ", time.gmtime()),
+    }
     with (p.state / "up-times.jsonl").open("a") as log:
         log.write(json.dumps(record) + "\n")
-    clock.say(f"lab ready ({record['kind']} start): clouds.yaml at {p.clouds_yaml}, "
-              f"cloud `paasmas-lab`, logs in {p.log}")  # fmt: skip
+    clock.say(
+        f"lab ready ({record['kind']} start): clouds.yaml at {p.clouds_yaml}, "
+        f"cloud `paasmas-lab`, logs in {p.log}"
+    )
     return 0
 
 
@@ -232,7 +243,7 @@ def status(p: LabPaths, check: bool) -> int:
     table = services(p)
     up_count = answering = 0
     total_rss = total_pss = 0
-    print(f"{'service':28} {'process':22} {"API":28} {'RSS MiB':>8} {'PSS MiB':>8}")
+    print(f"{'service':28} {'process':22} {'API':28} {'RSS MiB':>8} {'PSS MiB':>8}")
     for svc in table:
         proc = procs.running(p.pidfile(svc.name))
         rss = pss = 0
@@ -254,9 +265,11 @@ def status(p: LabPaths, check: bool) -> int:
         print(f"{svc.name:28} {state:22} {api:28} {rss / 1024:8.0f} {pss / 1024:8.0f}")
     apis = sum(1 for s in table if s.api is not None)
     ok = up_count == len(table) and answering == apis
-    print(f"lab {'up' if ok else 'NOT up'}: {up_count}/{len(table)} processes running, "
-          f"{answering}/{apis} APIs answer, memory RSS {total_rss / 1024:.0f} MiB "
-          f"(PSS {total_pss / 1024:.0f} MiB); logs in {p.log}")  # fmt: skip
+    print(
+        f"lab {'up' if ok else 'NOT up'}: {up_count}/{len(table)} processes running, "
+        f"{answering}/{apis} APIs answer, memory RSS {total_rss / 1024:.0f} MiB "
+        f"(PSS {total_pss / 1024:.0f} MiB); logs in {p.log}"
+    )
     return 0 if ok or not check else 1
 
 

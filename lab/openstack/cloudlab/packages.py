@@ -75,7 +75,7 @@ def install(names: list[str]) -> float:
     env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
     placed_policy = not POLICY_RC_D.exists()
     if placed_policy:
-        POLICY_RC_D.write_text("#!/bin/sh\n# placed by the PaaSmas lab during apt-get install\nexit 101\n")
+        POLICY_RC_D.write_text("#!/bin/sh\n# PaaSmas lab: no daemon starts now\nexit 101\n")
         POLICY_RC_D.chmod(0o755)
     try:
         subprocess.run(["apt-get", "update", "-q"], env=env, check=True)

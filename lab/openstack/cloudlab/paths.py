@@ -75,4 +75,4 @@ class LabPaths:
     def create(self) -> None:
         for d in (self.etc, self.log, self.run, self.state / "stamps", self.home, self.python):
             d.mkdir(parents=True, exist_ok=True)
-        (self.root / MARKER).write_text("PaaSmas local OpenStack cloud; `make lab-reset` wipes it\n")
+        (self.root / MARKER).write_text("PaaSmas local OpenStack cloud (make lab-reset wipes it)\n")

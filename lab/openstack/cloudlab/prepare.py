@@ -39,17 +39,30 @@ FLAVORS = (
 # The whole platform: ~12 servers, ~15 volumes, ~10 security groups, ~60 rules, several load
 # balancers; with room for a second copy during tests.
 COMPUTE_QUOTAS = {
-    "instances": 40, "cores": 160, "ram": 320 * 1024, "key_pairs": 20,
-    "server_groups": 20, "server_group_members": 20,
-}  # fmt: skip
+    "instances": 40,
+    "cores": 160,
+    "ram": 320 * 1024,
+    "key_pairs": 20,
+    "server_groups": 20,
+    "server_group_members": 20,
+}
 VOLUME_QUOTAS = {"volumes": 50, "gigabytes": 5000, "snapshots": 20, "backups": 20}
 NETWORK_QUOTAS = {
-    "network": 20, "subnet": 40, "port": 300, "router": 10, "floatingip": 40,
-    "security_group": 40, "security_group_rule": 400,
-}  # fmt: skip
+    "network": 20,
+    "subnet": 40,
+    "port": 300,
+    "router": 10,
+    "floatingip": 40,
+    "security_group": 40,
+    "security_group_rule": 400,
+}
 LB_QUOTAS = {
-    "load_balancers": 20, "listeners": 60, "pools": 60, "health_monitors": 60, "members": 300,
-}  # fmt: skip
+    "load_balancers": 20,
+    "listeners": 60,
+    "pools": 60,
+    "health_monitors": 60,
+    "members": 300,
+}
 PUBLIC_NET = "public"
 PUBLIC_SUBNET = "public-subnet"
 PUBLIC_CIDR = "172.24.4.0/24"
@@ -83,8 +96,9 @@ def admin(s: Secrets) -> Any:
     return connect("admin", s["admin"], "admin")
 
 
-def wait_for(what: str, check: Callable[[], bool], timeout_s: float, service: str,
-             log: Path | None = None) -> None:  # fmt: skip
+def wait_for(
+    what: str, check: Callable[[], bool], timeout_s: float, service: str, log: Path | None = None
+) -> None:
     deadline = time.monotonic() + timeout_s
     last: Exception | None = None
     while time.monotonic() < deadline:
@@ -137,15 +151,19 @@ def ensure_identity(s: Secrets) -> None:
         if api is KEYSTONE:
             continue
         found = list(conn.identity.services(type=api.type))
-        service = found[0] if found else conn.identity.create_service(
-            name=api.service, type=api.type, is_enabled=True
-        )  # fmt: skip
+        service = (
+            found[0]
+            if found
+            else conn.identity.create_service(name=api.service, type=api.type, is_enabled=True)
+        )
         for interface in ("public", "internal"):
             if not list(conn.identity.endpoints(service_id=service.id, interface=interface)):
                 conn.identity.create_endpoint(
-                    service_id=service.id, interface=interface, url=api.endpoint,
+                    service_id=service.id,
+                    interface=interface,
+                    url=api.endpoint,
                     region_id="RegionOne",
-                )  # fmt: skip
+                )
     conn.close()
 
 
@@ -161,8 +179,13 @@ def ensure_compute_hosts(s: Secrets, p: LabPaths, discover: Callable[[], None]) 
         }
         return up >= set(COMPUTE_HOSTS)
 
-    wait_for("three nova-compute services up", computes_up, 180, "nova-compute",
-             p.logfile(f"nova-compute-{COMPUTE_HOSTS[-1]}"))  # fmt: skip
+    wait_for(
+        "three nova-compute services up",
+        computes_up,
+        180,
+        "nova-compute",
+        p.logfile(f"nova-compute-{COMPUTE_HOSTS[-1]}"),
+    )
 
     def hypervisors() -> bool:
         names = {h.name for h in conn.compute.hypervisors()}
@@ -182,8 +205,9 @@ def ensure_volume_service(s: Secrets, p: LabPaths) -> None:
         services = conn.block_storage.get("/os-services").json()["services"]
         return any(v["binary"] == "cinder-volume" and v["state"] == "up" for v in services)
 
-    wait_for("cinder-volume service up", volume_up, 120, "cinder-volume",
-             p.logfile("cinder-volume"))  # fmt: skip
+    wait_for(
+        "cinder-volume service up", volume_up, 120, "cinder-volume", p.logfile("cinder-volume")
+    )
     conn.close()
 
 
@@ -191,8 +215,11 @@ def ensure_lb_provider(s: Secrets, p: LabPaths) -> None:
     conn = admin(s)
     names = {provider.name for provider in conn.load_balancer.providers()}
     if "amphora" not in names:
-        raise LabError("octavia-api", f"provider `amphora` not offered (found {names})",
-                       p.logfile("octavia-api"))  # fmt: skip
+        raise LabError(
+            "octavia-api",
+            f"provider `amphora` not offered (found {names})",
+            p.logfile("octavia-api"),
+        )
     conn.close()
 
 
@@ -216,15 +243,22 @@ def ensure_public_network(s: Secrets) -> None:
     net = conn.network.find_network(PUBLIC_NET)
     if net is None:
         net = conn.network.create_network(
-            name=PUBLIC_NET, is_router_external=True, provider_network_type="flat",
-            provider_physical_network="public", description="External network of the lab",
-        )  # fmt: skip
+            name=PUBLIC_NET,
+            is_router_external=True,
+            provider_network_type="flat",
+            provider_physical_network="public",
+            description="External network of the lab",
+        )
     if conn.network.find_subnet(PUBLIC_SUBNET, network_id=net.id) is None:
         conn.network.create_subnet(
-            name=PUBLIC_SUBNET, network_id=net.id, ip_version=4, cidr=PUBLIC_CIDR,
-            gateway_ip=PUBLIC_GATEWAY, is_dhcp_enabled=False,
+            name=PUBLIC_SUBNET,
+            network_id=net.id,
+            ip_version=4,
+            cidr=PUBLIC_CIDR,
+            gateway_ip=PUBLIC_GATEWAY,
+            is_dhcp_enabled=False,
             allocation_pools=[{"start": PUBLIC_POOL[0], "end": PUBLIC_POOL[1]}],
-        )  # fmt: skip
+        )
     conn.close()
 
 
@@ -249,8 +283,13 @@ def ensure_image(s: Secrets, p: LabPaths) -> None:
     disk = p.state / f"{IMAGE}.raw"
     disk.write_bytes(b"\0" * IMAGE_SIZE)
     conn.create_image(
-        IMAGE, filename=str(disk), disk_format="raw", container_format="bare",
-        visibility="public", wait=True, timeout=120,
+        IMAGE,
+        filename=str(disk),
+        disk_format="raw",
+        container_format="bare",
+        visibility="public",
+        wait=True,
+        timeout=120,
         meta={"os_distro": "flatcar", "description": "tiny stand-in, never booted"},
-    )  # fmt: skip
+    )
     conn.close()

@@ -4,6 +4,7 @@ A pid file holds the pid and the process's start time (from /proc), so a pid tha
 since given to another process is never taken for ours.
 """
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -60,7 +61,8 @@ def spawn(
 ) -> tuple[Proc, subprocess.Popen[bytes]]:
     """Start argv in its own session (its own process group), output appended to log."""
     with log.open("ab") as out:
-        out.write(f"\n===== {time.strftime('%Y-%m-%dT%H:%M:%S')} starting: {' '.join(argv)}\n".encode())
+        stamp = time.strftime("%Y-%m-%dT%H:%M:%S")
+        out.write(f"\n===== {stamp} starting: {' '.join(argv)}\n".encode())
         out.flush()
         popen = subprocess.Popen(
             list(argv),
@@ -107,10 +109,8 @@ def group_members(leader: Proc) -> list[int]:
 
 
 def _kill_quietly(pid: int, sig: int) -> None:
-    try:
+    with contextlib.suppress(ProcessLookupError):
         os.kill(pid, sig)
-    except ProcessLookupError:
-        pass
 
 
 def stop_all(pidfiles: Sequence[Path], grace_s: float = 20.0) -> dict[Path, str]:

@@ -15,9 +15,16 @@ DRIVERS = REPO_LAB / "drivers"
 SERVICE_USERS = ("glance", "placement", "nova", "neutron", "cinder", "octavia")
 DB_USER = "paasmas_lab"
 DATABASES = (
-    "keystone", "glance", "placement", "nova_api", "nova", "nova_cell0", "neutron", "cinder",
+    "keystone",
+    "glance",
+    "placement",
+    "nova_api",
+    "nova",
+    "nova_cell0",
+    "neutron",
+    "cinder",
     "octavia",
-)  # fmt: skip
+)
 # Which template lands where (relative to <lab>/etc).
 CONFIG_FILES = {
     "keystone.conf": "keystone/keystone.conf",
@@ -105,10 +112,19 @@ def write_configs(p: LabPaths, s: Secrets) -> None:
     (rabbit / "rabbitmq-env.conf").write_text("# the lab sets everything in the environment\n")
     (rabbit / "enabled_plugins").write_text("[].\n")
     for d in (
-        "keystone", "glance/images", "glance/staging", "glance/tasks", "glance/lock",
-        "glance/image-cache", "nova/instances", "nova/lock", "neutron/lock", "cinder/lock",
-        "octavia/lock", "rabbitmq/mnesia",
-    ):  # fmt: skip
+        "keystone",
+        "glance/images",
+        "glance/staging",
+        "glance/tasks",
+        "glance/lock",
+        "glance/image-cache",
+        "nova/instances",
+        "nova/lock",
+        "neutron/lock",
+        "cinder/lock",
+        "octavia/lock",
+        "rabbitmq/mnesia",
+    ):
         (p.state / d).mkdir(parents=True, exist_ok=True)
 
 
@@ -128,12 +144,48 @@ def make_certs(p: LabPaths) -> None:
     def openssl(*args: str) -> None:
         subprocess.run(["openssl", *args], cwd=d, check=True, capture_output=True)
 
-    openssl("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "3650",
-            "-subj", "/CN=paasmas-lab-ca", "-keyout", "ca.key", "-out", "ca.pem")  # fmt: skip
-    openssl("req", "-newkey", "rsa:2048", "-nodes", "-subj", "/CN=paasmas-lab-octavia",
-            "-keyout", "client.key", "-out", "client.csr")  # fmt: skip
-    openssl("x509", "-req", "-in", "client.csr", "-CA", "ca.pem", "-CAkey", "ca.key",
-            "-CAcreateserial", "-days", "3650", "-out", "client.crt")  # fmt: skip
+    openssl(
+        "req",
+        "-x509",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-days",
+        "3650",
+        "-subj",
+        "/CN=paasmas-lab-ca",
+        "-keyout",
+        "ca.key",
+        "-out",
+        "ca.pem",
+    )
+    openssl(
+        "req",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-subj",
+        "/CN=paasmas-lab-octavia",
+        "-keyout",
+        "client.key",
+        "-out",
+        "client.csr",
+    )
+    openssl(
+        "x509",
+        "-req",
+        "-in",
+        "client.csr",
+        "-CA",
+        "ca.pem",
+        "-CAkey",
+        "ca.key",
+        "-CAcreateserial",
+        "-days",
+        "3650",
+        "-out",
+        "client.crt",
+    )
     pem = (d / "client.crt").read_text() + (d / "client.key").read_text()
     (d / "client.pem").write_text(pem)
     for f in d.iterdir():
@@ -158,8 +210,12 @@ def clouds_yaml(s: Secrets) -> dict[str, object]:
             "identity_api_version": 3,
         }
 
-    return {"clouds": {"paasmas-lab": cloud("paasmas", "paasmas"),
-                       "paasmas-lab-admin": cloud("admin", "admin")}}  # fmt: skip
+    return {
+        "clouds": {
+            "paasmas-lab": cloud("paasmas", "paasmas"),
+            "paasmas-lab-admin": cloud("admin", "admin"),
+        }
+    }
 
 
 def write_clouds_yaml(p: LabPaths, s: Secrets) -> Path:

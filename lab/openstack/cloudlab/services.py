@@ -62,29 +62,38 @@ def _uwsgi(port: int, script: str, threads: int, *extra: str) -> tuple[str, ...]
     # connection (ConnectionResetError 104) unless the response carries `Connection: close`.
     return (
         "/usr/bin/uwsgi_python3",
-        "--http-socket", f"{HOST}:{port}",
-        "--wsgi-file", script,
-        "--processes", "1",
-        "--threads", str(threads),
+        "--http-socket",
+        f"{HOST}:{port}",
+        "--wsgi-file",
+        script,
+        "--processes",
+        "1",
+        "--threads",
+        str(threads),
         "--need-app",
         "--die-on-term",
-        "--add-header", "Connection: close",
-        "--buffer-size", "65535",
-        "--hook-master-start", "unix_signal:15 gracefully_kill_them_all",
+        "--add-header",
+        "Connection: close",
+        "--buffer-size",
+        "65535",
+        "--hook-master-start",
+        "unix_signal:15 gracefully_kill_them_all",
         "--master",
         # Load the app in the worker only: the master stays small and holds no eventlet state.
         "--lazy-apps",
         *extra,
-    )  # fmt: skip
+    )
 
 
 def services(p: LabPaths) -> list[Service]:
     etc = p.etc
     nova = ("--config-file", str(etc / "nova/nova.conf"))
     neutron = (
-        "--config-file", str(etc / "neutron/neutron.conf"),
-        "--config-file", str(etc / "neutron/ml2_conf.ini"),
-    )  # fmt: skip
+        "--config-file",
+        str(etc / "neutron/neutron.conf"),
+        "--config-file",
+        str(etc / "neutron/ml2_conf.ini"),
+    )
     cinder = ("--config-file", str(etc / "cinder/cinder.conf"))
     octavia = ("--config-file", str(etc / "octavia/octavia.conf"))
     rabbit_env = {
@@ -108,11 +117,13 @@ def services(p: LabPaths) -> list[Service]:
             "mariadb",
             INFRA,
             (
-                "/usr/sbin/mariadbd", "--no-defaults",
+                "/usr/sbin/mariadbd",
+                "--no-defaults",
                 f"--datadir={p.mysql_data}",
                 f"--socket={p.mysql_socket}",
                 f"--pid-file={p.run / 'mariadbd.own.pid'}",
-                "--skip-networking", "--user=root",
+                "--skip-networking",
+                "--user=root",
                 "--max-connections=1000",
                 "--innodb-buffer-pool-size=128M",
                 "--character-set-server=utf8mb4",
@@ -120,7 +131,7 @@ def services(p: LabPaths) -> list[Service]:
                 "--log-error=",  # to stderr, i.e. the lab log
             ),
             unix_socket=str(p.mysql_socket),
-        ),  # fmt: skip
+        ),
         # Started by us so that it stops with the lab (Erlang would otherwise leave its own).
         Service("epmd", INFRA, ("/usr/bin/epmd", "-address", HOST), tcp_port=4369),
         Service(
@@ -134,9 +145,11 @@ def services(p: LabPaths) -> list[Service]:
             "keystone",
             IDENTITY,
             _uwsgi(5000, "/usr/bin/keystone-wsgi-public", 4),
-            env={"OS_KEYSTONE_CONFIG_DIR": str(etc / "keystone"),
-                 "OS_KEYSTONE_CONFIG_FILES": "keystone.conf"},
-        ),  # fmt: skip
+            env={
+                "OS_KEYSTONE_CONFIG_DIR": str(etc / "keystone"),
+                "OS_KEYSTONE_CONFIG_FILES": "keystone.conf",
+            },
+        ),
         Service(
             "placement-api",
             SERVICES,
@@ -170,11 +183,13 @@ def services(p: LabPaths) -> list[Service]:
                 f"nova-compute-{host}",
                 SERVICES,
                 (
-                    PY, "-c",
+                    PY,
+                    "-c",
                     "import sys; from nova.cmd.compute import main; sys.exit(main())",
                     *nova,
-                    "--config-file", str(etc / f"nova/compute-{host}.conf"),
+                    "--config-file",
+                    str(etc / f"nova/compute-{host}.conf"),
                 ),
-            )  # fmt: skip
+            )
         )
     return table
