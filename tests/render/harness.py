@@ -136,7 +136,7 @@ def node_id(n: RenderedNode) -> str:
     return n.name
 
 
-# --- our own check: Flatcar ignores dashed keys that the validator lets pass -----------------------
+# --- our own check: Flatcar ignores dashed keys that the validator lets pass ---
 
 
 def dashed_keys(doc: dict[str, Any]) -> list[str]:
@@ -162,7 +162,7 @@ def dashed_keys(doc: dict[str, Any]) -> list[str]:
     return found
 
 
-# --- external validators ---------------------------------------------------------------------------
+# --- external validators ---
 
 
 def cloud_config_validator() -> str | None:

@@ -218,3 +218,25 @@ def test_every_pinned_image_is_used_through_the_mirror() -> None:
     text = "\n".join(n.text for n in mirrored)
     for image in load_pins()["images"].values():
         assert f"{mirror}/{image['repository']}:{image['tag']}" in text, image["repository"]
+
+
+@pytest.mark.parametrize("node", [n for n in ALL_NODES if n.context.node.role is Role.JENKINS],
+                         ids=node_id)
+def test_jcasc_parses_and_its_job_dsl_compiles(node: RenderedNode, tmp_path: Path) -> None:
+    casc = yaml.safe_load(node.files()["/etc/paasmas/jenkins/casc/jenkins.yaml"]["content"])
+    assert casc["jenkins"]["securityRealm"]["local"]["users"][0]["id"] == "admin"
+    ids = {next(iter(c.values()))["id"]
+           for c in casc["credentials"]["system"]["domainCredentials"][0]["credentials"]}
+    assert {"paasmas-paas-token", "paasmas-database-admin", "paasmas-builder-ssh"} <= ids
+    script = casc["jobs"][0]["script"]
+    assert "${" not in script, "JCasC would interpolate it"
+    # The Groovy compiler the pipeline tests set up (tests/pipeline, `make pipeline-prereqs`).
+    from tests.pipeline.pipeline_harness import GROOVY_VERSION, GroovyChecker, groovy_jar
+
+    java = shutil.which("java")
+    if java is None or not groovy_jar().is_file():
+        pytest.skip(reason=f"Groovy {GROOVY_VERSION} jar or java absent: run `make test-prereqs`")
+    seed = tmp_path / "seed.groovy"
+    seed.write_text(script)
+    verdict = GroovyChecker(groovy_jar(), java).check([seed])[seed]
+    assert verdict.ok, verdict.message
