@@ -8,7 +8,7 @@
 GROOVY_VERSION := $(shell cat pipeline/tools/groovy.version)
 GROOVY_JAR := $(PAASMAS_CACHE)/groovy/$(GROOVY_VERSION)/groovy-all-$(GROOVY_VERSION).jar
 # command -> Debian package that provides it
-PIPELINE_TOOLS := mariadbd:mariadb-server mariadb-install-db:mariadb-server \
+PIPELINE_TOOLS := mariadbd:mariadb-server mariadb-install-db:mariadb-server openssl:openssl \
 	mariadb:mariadb-client shellcheck:shellcheck java:default-jdk-headless mvn:maven git:git
 
 .PHONY: pipeline-prereqs pipeline-packages pipeline-test pipeline-render

@@ -162,6 +162,8 @@ class PlatformEndpoints:
     paas_builder_remote: str
     database_host: str
     database_port: int
+    # CA of the database servers' certificates on the Jenkins node; None: TLS unverified.
+    database_ssl_ca: str | None = None
 
     @classmethod
     def from_outputs(cls, outputs: Mapping[str, Any]) -> PlatformEndpoints:
@@ -256,6 +258,8 @@ def render_pipeline_env(ctx: PipelineContext, endpoints: PlatformEndpoints) -> s
         "DATABASE_HOST": endpoints.database_host,
         "DATABASE_PORT": str(endpoints.database_port),
     }
+    if endpoints.database_ssl_ca is not None:
+        values["DATABASE_SSL_CA"] = endpoints.database_ssl_ca
     bad = [key for key, value in values.items() if not value or any(c in value for c in "\r\n")]
     if bad:
         raise PipelineConfigError([f"pipeline.env: {key} is empty or spans lines" for key in bad])

@@ -103,6 +103,34 @@ def groovy() -> GroovyChecker:
 # --- MariaDB -----------------------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class TlsFiles:
+    ca: Path
+    cert: Path
+    key: Path
+    other_ca: Path  # a CA that did not sign the server's certificate
+
+
+def make_tls_files(directory: Path) -> TlsFiles:
+    """A test CA and a server certificate for 127.0.0.1, made with openssl."""
+    directory.mkdir()
+
+    def openssl(*args: str) -> None:
+        subprocess.run(["openssl", *args], cwd=directory, capture_output=True, check=True,
+                       timeout=120)
+
+    for ca in ("ca", "other-ca"):
+        openssl("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj",
+                f"/CN=paasmas test {ca}", "-keyout", f"{ca}.key", "-out", f"{ca}.pem")
+    openssl("req", "-newkey", "rsa:2048", "-nodes", "-subj", "/CN=127.0.0.1", "-keyout",
+            "server.key", "-out", "server.csr")
+    (directory / "san.ext").write_text("subjectAltName=IP:127.0.0.1\n")
+    openssl("x509", "-req", "-in", "server.csr", "-CA", "ca.pem", "-CAkey", "ca.key",
+            "-CAcreateserial", "-days", "2", "-extfile", "san.ext", "-out", "server.pem")
+    return TlsFiles(ca=directory / "ca.pem", cert=directory / "server.pem",
+                    key=directory / "server.key", other_ca=directory / "other-ca.pem")
+
+
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -116,6 +144,7 @@ class MariaDB:
     directory: Path
     port: int
     process: subprocess.Popen[bytes]
+    tls: TlsFiles
     host: str = "127.0.0.1"
     base_users: set[tuple[str, str]] = field(default_factory=set)
 
@@ -165,10 +194,12 @@ class MariaDB:
 def mariadb(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MariaDB]:
     server = shutil.which("mariadbd") or shutil.which("mysqld", path="/usr/sbin:/usr/bin")
     install = shutil.which("mariadb-install-db")
-    if server is None or install is None or shutil.which("mariadb") is None:
-        pytest.skip(reason="MariaDB server or client absent: run `make pipeline-prereqs`")
+    if server is None or install is None or shutil.which("mariadb") is None \
+            or shutil.which("openssl") is None:
+        pytest.skip(reason="MariaDB server, client or openssl absent: run `make pipeline-prereqs`")
     directory = tmp_path_factory.mktemp("mariadb")
     data = directory / "data"
+    tls = make_tls_files(directory / "tls")
     user = ["--user=root"] if os.geteuid() == 0 else []
     subprocess.run(
         [install, "--no-defaults", *user, f"--datadir={data}", "--skip-test-db",
@@ -180,10 +211,11 @@ def mariadb(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MariaDB]:
     process = subprocess.Popen(
         [server, "--no-defaults", *user, f"--datadir={data}", f"--socket={directory}/mysqld.sock",
          f"--port={port}", "--bind-address=127.0.0.1", f"--pid-file={directory}/mysqld.pid",
-         f"--log-error={log}", "--skip-name-resolve", "--innodb-buffer-pool-size=32M"],
+         f"--log-error={log}", "--skip-name-resolve", "--innodb-buffer-pool-size=32M",
+         f"--ssl-ca={tls.ca}", f"--ssl-cert={tls.cert}", f"--ssl-key={tls.key}"],
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )
-    db = MariaDB(directory=directory, port=port, process=process)
+    db = MariaDB(directory=directory, port=port, process=process, tls=tls)
     try:
         deadline = time.monotonic() + 60
         while True:

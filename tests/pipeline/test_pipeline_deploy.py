@@ -204,7 +204,8 @@ def test_failing_test_hook_stops_before_anything_is_deployed(platform: Platform)
     run = platform.run("pr-open", "--pr", "7", extra_env={"HOOK_EXIT": "1"})
     assert run.returncode == 1
     assert "ci/test failed: not deploying" in run.output
-    assert run.drycc_calls == [] and run.mysql_calls == []
+    assert run.drycc_calls == []
+    assert len(run.mysql_calls) == 1  # only the read-only access check
     assert platform.db.databases() == set()
 
 
@@ -232,6 +233,31 @@ def test_database_user_name_longer_than_mysql_allows_is_refused(platform: Platfo
     assert run.returncode == 1
     assert "longer than 32 characters" in run.output
     assert run.drycc_calls == [] and run.mysql_calls == []
+
+
+def test_database_tls_is_verified_against_the_given_ca(platform: Platform) -> None:
+    platform.db.root(f"ALTER USER '{ADMIN_USER}'@'%' REQUIRE SSL;")
+    try:
+        run = platform.run("pr-open", "--pr", "4",
+                           extra_env={"DATABASE_SSL_CA": str(platform.db.tls.ca)})
+        assert_deployed(platform, run, "pr-4-ghost")
+
+        wrong = platform.run("pr-close", "--pr", "4",
+                             extra_env={"DATABASE_SSL_CA": str(platform.db.tls.other_ca)})
+        assert wrong.returncode == 1
+        assert "cannot connect to the database at 127.0.0.1" in wrong.output
+        assert "certificate" in wrong.output  # the client's own reason
+        assert wrong.drycc_calls == []
+        assert platform.app_exists("pr-4-ghost")
+        assert platform.db.databases() == {"pr_4_ghost"}
+
+        missing = platform.run("pr-close", "--pr", "4",
+                               extra_env={"DATABASE_SSL_CA": "/nonexistent/ca.pem"})
+        assert missing.returncode == 1
+        assert "DATABASE_SSL_CA=/nonexistent/ca.pem is not a readable file" in missing.output
+        assert missing.drycc_calls == []
+    finally:
+        platform.db.root(f"ALTER USER '{ADMIN_USER}'@'%' REQUIRE NONE;")
 
 
 def test_missing_settings_are_named(platform: Platform) -> None:
