@@ -1,0 +1,191 @@
+"""The discovery and HAProxy agents against a real etcd (Debian's etcd-server) over mutual TLS on
+loopback: leases, keys that come and go with the Galera state, and HAProxy's backend list."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from components.userdata import TEMPLATE_DIR
+
+pytestmark = pytest.mark.render
+
+SCRIPTS = TEMPLATE_DIR / "scripts"
+PREFIX = "/paasmas/test/db/members/"
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _openssl(*args: str, cwd: Path) -> None:
+    subprocess.run(["openssl", *args], cwd=cwd, check=True, capture_output=True)
+
+
+@dataclass(frozen=True)
+class Etcd:
+    endpoint: str
+    ca: Path
+    cert: Path
+    key: Path
+
+    def env(self) -> dict[str, str]:
+        return {"ETCD_ENDPOINTS": f"https://127.0.0.1:9,{self.endpoint}",  # first one is down
+                "ETCD_CA_FILE": str(self.ca), "ETCD_CERT_FILE": str(self.cert),
+                "ETCD_KEY_FILE": str(self.key), "ETCD_TIMEOUT": "3"}
+
+
+@pytest.fixture(scope="module")
+def etcd(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Etcd]:
+    binary = shutil.which("etcd") or ("/usr/bin/etcd" if os.path.exists("/usr/bin/etcd") else None)
+    if binary is None:
+        pytest.skip(reason="etcd absent: `make test-prereqs` installs Debian's etcd-server")
+    d = tmp_path_factory.mktemp("etcd")
+    _openssl("req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
+             "-keyout", "ca-key.pem", "-out", "ca.pem", "-days", "2", "-subj", "/CN=test CA", cwd=d)
+    _openssl("req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
+             "-keyout", "node-key.pem", "-out", "node.csr", "-subj", "/CN=127.0.0.1", cwd=d)
+    (d / "ext.cnf").write_text("subjectAltName=IP:127.0.0.1\n"
+                               "extendedKeyUsage=serverAuth,clientAuth\n")
+    _openssl("x509", "-req", "-in", "node.csr", "-CA", "ca.pem", "-CAkey", "ca-key.pem",
+             "-CAcreateserial", "-days", "2", "-extfile", "ext.cnf", "-out", "node.pem", cwd=d)
+    client, peer = _free_port(), _free_port()
+    endpoint = f"https://127.0.0.1:{client}"
+    log = (d / "etcd.log").open("w")
+    process = subprocess.Popen(
+        [binary, "--name", "t", "--data-dir", str(d / "data"),
+         "--listen-client-urls", endpoint, "--advertise-client-urls", endpoint,
+         "--listen-peer-urls", f"http://127.0.0.1:{peer}",
+         "--initial-advertise-peer-urls", f"http://127.0.0.1:{peer}",
+         "--initial-cluster", f"t=http://127.0.0.1:{peer}",
+         "--trusted-ca-file", str(d / "ca.pem"), "--cert-file", str(d / "node.pem"),
+         "--key-file", str(d / "node-key.pem"), "--client-cert-auth"],
+        stdout=log, stderr=subprocess.STDOUT)
+    server = Etcd(endpoint, d / "ca.pem", d / "node.pem", d / "node-key.pem")
+    try:
+        deadline = time.monotonic() + 30
+        while subprocess.run(
+                ["curl", "-sf", "--cacert", str(server.ca), "--cert", str(server.cert),
+                 "--key", str(server.key), f"{endpoint}/health"],
+                capture_output=True, check=False).returncode != 0:
+            assert process.poll() is None, (d / "etcd.log").read_text()
+            assert time.monotonic() < deadline, "etcd did not become healthy"
+            time.sleep(0.2)
+        yield server
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+        log.close()
+
+
+def fake_mysql(path: Path, state: str) -> str:
+    path.write_text(f"#!/bin/sh\nprintf 'wsrep_cluster_status\\tPrimary\\n"
+                    f"wsrep_local_state_comment\\t{state}\\n'\n")
+    path.chmod(0o755)
+    return str(path)
+
+
+def discovery(etcd: Etcd, tmp_path: Path, address: str, command: str, *, state: str = "Synced",
+              ttl: int = 15, prefix: str = PREFIX) -> subprocess.CompletedProcess[str]:
+    node = tmp_path / address
+    (node / "data").mkdir(parents=True, exist_ok=True)
+    env = {**os.environ, **etcd.env(), "DISCOVERY_PREFIX": prefix, "NODE_ADDRESS": address,
+           "STATIC_PEERS": "10.0.0.1,10.0.0.2,10.0.0.3", "DATA_DIR": str(node / "data"),
+           "STATE_DIR": str(node / "state"), "LEASE_TTL": str(ttl), "PEER_HEALTH_PORT": "9",
+           "MYSQL_CMD": fake_mysql(node / "mysql", state)}
+    return subprocess.run([str(SCRIPTS / "paasmas-db-discovery"), command], capture_output=True,
+                          text=True, env=env, timeout=60, check=False)
+
+
+def members(etcd: Etcd, tmp_path: Path) -> list[str]:
+    run = discovery(etcd, tmp_path, "10.0.0.9", "members")
+    assert run.returncode == 0, run.stderr
+    return run.stdout.split()
+
+
+def test_keys_live_while_synced_and_go_when_not(etcd: Etcd, tmp_path: Path) -> None:
+    for address in ("10.0.0.2", "10.0.0.1"):
+        run = discovery(etcd, tmp_path, address, "register-once")
+        assert run.returncode == 0, run.stderr
+    assert members(etcd, tmp_path) == ["10.0.0.1", "10.0.0.2"]
+    # A keepalive of a live lease is a no-op for the key.
+    assert discovery(etcd, tmp_path, "10.0.0.1", "register-once").returncode == 0
+    assert members(etcd, tmp_path) == ["10.0.0.1", "10.0.0.2"]
+
+    joiner = discovery(etcd, tmp_path, "10.0.0.3", "cluster-address")
+    assert joiner.stdout == "10.0.0.1,10.0.0.2\n", joiner.stderr
+
+    # Desynced: the node withdraws at once (lease revoked).
+    run = discovery(etcd, tmp_path, "10.0.0.2", "register-once", state="Donor/Desynced")
+    assert run.returncode == 0 and "withdrew" in run.stderr, run.stderr
+    assert members(etcd, tmp_path) == ["10.0.0.1"]
+
+    # Never bootstraps while a member is alive, even where bootstrap would be allowed.
+    run = discovery(etcd, tmp_path, "10.0.0.2", "cluster-address")
+    assert run.stdout == "10.0.0.1\n", run.stderr
+
+
+def test_key_lapses_with_its_lease_when_the_agent_stops(etcd: Etcd, tmp_path: Path) -> None:
+    assert discovery(etcd, tmp_path, "10.0.0.7", "register-once", ttl=2).returncode == 0
+    assert "10.0.0.7" in members(etcd, tmp_path)
+    deadline = time.monotonic() + 15
+    while "10.0.0.7" in members(etcd, tmp_path):
+        assert time.monotonic() < deadline, "the key outlived its lease"
+        time.sleep(0.5)
+    # The agent notices the dead lease and registers again with a new one.
+    assert discovery(etcd, tmp_path, "10.0.0.7", "register-once", ttl=2).returncode == 0
+    assert "10.0.0.7" in members(etcd, tmp_path)
+
+
+def test_haproxy_agent_follows_the_members(etcd: Etcd, tmp_path: Path) -> None:
+    template = tmp_path / "haproxy.cfg.in"
+    template.write_text("defaults\n    mode tcp\n    timeout connect 1s\n    timeout client 1s\n"
+                        "    timeout server 1s\nfrontend mysql\n    bind 127.0.0.1:13306\n"
+                        "    default_backend galera\nbackend galera\n    # @PAASMAS_SERVERS@\n")
+    cfg, reloads = tmp_path / "haproxy.cfg", tmp_path / "reloads"
+    reload = tmp_path / "reload"  # HAPROXY_RELOAD_CMD is split on spaces, never re-quoted
+    reload.write_text(f"#!/bin/sh\necho >> {reloads}\n")
+    reload.chmod(0o755)
+    prefix = "/paasmas/haproxy-test/db/members/"
+    env = {**os.environ, **etcd.env(), "DISCOVERY_PREFIX": prefix, "STATIC_PEERS": "10.1.0.1",
+           "HAPROXY_TEMPLATE": str(template), "HAPROXY_CFG": str(cfg),
+           "HAPROXY_CHECK_CMD": "haproxy -c -f", "HAPROXY_RELOAD_CMD": str(reload)}
+
+    def sync() -> str:
+        run = subprocess.run([str(SCRIPTS / "paasmas-haproxy-agent"), "sync"], env=env,
+                             capture_output=True, text=True, timeout=60, check=False)
+        assert run.returncode == 0, run.stderr
+        return cfg.read_text()
+
+    def register(address: str) -> None:
+        run = discovery(etcd, tmp_path, address, "register-once", prefix=prefix)
+        assert run.returncode == 0, run.stderr
+
+    if shutil.which("haproxy") is None:
+        pytest.skip(reason="haproxy absent: `make test-prereqs` installs it")
+    # No live member: the static peers, and HAProxy's health checks decide.
+    assert "server db-10-1-0-1 10.1.0.1:3306" in sync()
+    register("10.0.0.5")
+    text = sync()
+    assert "server db-10-0-0-5 10.0.0.5:3306 check port 9200\n" in text
+    before = reloads.read_text().count("\n")
+    sync()  # unchanged: no reload
+    assert reloads.read_text().count("\n") == before
+    register("10.0.0.4")  # a new member: sorted first, so it becomes the writer everywhere
+    text = sync()
+    assert "    server db-10-0-0-4 10.0.0.4:3306 check port 9200\n" in text
+    assert "    server db-10-0-0-5 10.0.0.5:3306 check port 9200 backup\n" in text
+    assert reloads.read_text().count("\n") == before + 1
+    # etcd unreachable: the current configuration stays.
+    env["ETCD_ENDPOINTS"] = "https://127.0.0.1:9"
+    assert sync() == text
