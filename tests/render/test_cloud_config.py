@@ -240,3 +240,34 @@ def test_jcasc_parses_and_its_job_dsl_compiles(node: RenderedNode, tmp_path: Pat
     seed.write_text(script)
     verdict = GroovyChecker(groovy_jar(), java).check([seed])[seed]
     assert verdict.ok, verdict.message
+
+
+@pytest.mark.parametrize("node", [n for n in ALL_NODES if n.context.node.role is Role.BASTION],
+                         ids=node_id)
+def test_sshd_accepts_the_hardening_and_applies_it(node: RenderedNode, tmp_path: Path) -> None:
+    sshd = shutil.which("sshd") or "/usr/sbin/sshd"
+    if not os.access(sshd, os.X_OK):
+        pytest.skip(reason="sshd absent: `make test-prereqs` installs openssh-server")
+    drop_ins = tmp_path / "sshd_config.d"
+    drop_ins.mkdir()
+    for path, entry in node.files().items():
+        if path.startswith("/etc/ssh/sshd_config.d/"):
+            (drop_ins / Path(path).name).write_text(entry["content"])
+    # Flatcar's own drop-in comes after ours (flatcar/scripts misc-files 50-flatcar-sshd.conf).
+    (drop_ins / "50-flatcar-sshd.conf").write_text(
+        "Subsystem sftp internal-sftp\nClientAliveInterval 180\nUseDNS no\nUsePAM yes\n"
+        "PasswordAuthentication yes\n")
+    subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f",
+                    str(tmp_path / "host_key")], check=True)
+    config = tmp_path / "sshd_config"
+    config.write_text(f"Include {drop_ins}/*.conf\nHostKey {tmp_path / 'host_key'}\n")
+    run = subprocess.run([sshd, "-T", "-f", str(config), "-C", "user=core,host=x,addr=192.0.2.1"],
+                         capture_output=True, text=True, check=False)
+    assert run.returncode == 0, run.stderr
+    effective = dict(line.split(" ", 1) for line in run.stdout.splitlines() if " " in line)
+    assert effective["passwordauthentication"] == "no"  # ours wins over a later drop-in
+    assert effective["permitrootlogin"] == "no"
+    assert effective["kbdinteractiveauthentication"] == "no"
+    assert effective["authenticationmethods"] == "publickey"
+    assert effective["allowusers"] == node.context.node.ssh_user
+    assert effective["allowagentforwarding"] == "no"
