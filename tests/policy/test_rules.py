@@ -24,7 +24,7 @@ def group(name: str, gid: str | None = None) -> Any:
 
 
 def rule(name: str, sg: Any, *, prefix: Any = None, remote_group: Any = None,
-         port: int | None = 22, protocol: str | None = "tcp", direction: str = "ingress") -> Any:
+         port: float | None = 22, protocol: str | None = "tcp", direction: str = "ingress") -> Any:
     props = {"direction": direction, "protocol": protocol, "portRangeMin": port,
              "portRangeMax": port, "remoteIpPrefix": prefix, "remoteGroupId": remote_group,
              "securityGroupId": UNKNOWN}
@@ -67,8 +67,8 @@ def test_entry_points_match_the_program() -> None:
 # --- no-open-ingress --------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("port", [80, 443, 2222])
-def test_open_entry_points_pass(port: int) -> None:
+@pytest.mark.parametrize("port", [80, 443, 2222, 443.0])  # the engine sends numbers as floats
+def test_open_entry_points_pass(port: float) -> None:
     lb = group("paasmas-lab-paas-lb")
     assert not run_stack(rules.validate_no_open_ingress,
                          [lb, rule(f"lb-{port}", lb, prefix="0.0.0.0/0", port=port)]).found
