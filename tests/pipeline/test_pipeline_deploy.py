@@ -269,6 +269,20 @@ def test_missing_settings_are_named(platform: Platform) -> None:
     assert "missing settings: DATABASE_ADMIN_PASSWORD" in completed.stderr
 
 
+def test_pipeline_env_sets_only_known_settings(platform: Platform) -> None:
+    settings = Path(platform.env["PAASMAS_PIPELINE_ENV"])
+    settings.write_text(settings.read_text() + "LD_PRELOAD=/tmp/evil.so\n")
+    run = platform.run("pr-close", "--pr", "1")
+    assert run.returncode == 1
+    assert "unknown setting LD_PRELOAD" in run.output
+    assert run.drycc_calls == [] and run.mysql_calls == []
+
+    missing = platform.run("pr-close", "--pr", "1",
+                           extra_env={"PAASMAS_PIPELINE_ENV": "/nonexistent/pipeline.env"})
+    assert missing.returncode == 1
+    assert "PAASMAS_PIPELINE_ENV=/nonexistent/pipeline.env is not a readable file" in missing.output
+
+
 def test_environment_overrides_pipeline_env(platform: Platform) -> None:
     run = platform.run("merge", "--branch", "main",
                        extra_env={"PAASMAS_PRODUCTION_BRANCH": "main", "PAASMAS_APP": "blog"})
