@@ -220,6 +220,9 @@ def _jenkins_pipeline_files(context: JenkinsContext) -> dict[str, Any]:
     """What the pipeline (pipeline/jobs.py) puts on the Jenkins node: its Job DSL seed, the deploy
     script and its settings. Without a repository there is no seed and no settings."""
     from pipeline.jobs import (
+        BUILDER_SSH_CREDENTIALS_ID,
+        DATABASE_ADMIN_CREDENTIALS_ID,
+        PAAS_TOKEN_CREDENTIALS_ID,
         PipelineContext,
         PlatformEndpoints,
         deploy_script_text,
@@ -227,8 +230,13 @@ def _jenkins_pipeline_files(context: JenkinsContext) -> dict[str, Any]:
         render_pipeline_env,
     )
 
-    files: dict[str, Any] = {"job_dsl": None, "pipeline_env": None,
-                             "deploy_script": deploy_script_text()}
+    files: dict[str, Any] = {
+        "job_dsl": None, "pipeline_env": None, "deploy_script": deploy_script_text(),
+        # The credential IDs the pipeline binds (docs/pipeline.md); JCasC defines them.
+        "jenkins_ids": {"paas_token": PAAS_TOKEN_CREDENTIALS_ID,
+                        "database_admin": DATABASE_ADMIN_CREDENTIALS_ID,
+                        "builder_ssh": BUILDER_SSH_CREDENTIALS_ID},
+    }
     p = context.pipeline
     if p.repository is None:
         return files
