@@ -215,10 +215,15 @@ def _is_open_prefix(prefix: str) -> bool:
         return False
 
 
-def _is_entry_point(group: str | None, protocol: Any, low: Any, high: Any) -> bool:
-    if group is None or not isinstance(low, int) or not isinstance(high, int) or high < low:
-        return False
-    if high - low > 65535:
+def _port(value: Any) -> int | None:
+    """A port number; the engine's protobuf Struct carries every number as a float."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    return int(value) if float(value).is_integer() else None
+
+
+def _is_entry_point(group: str | None, protocol: Any, low: int | None, high: int | None) -> bool:
+    if group is None or low is None or high is None or not 0 < low <= high <= 65535:
         return False
     return any(group.endswith(e.group_suffix) and protocol == e.protocol
                and all(port in e.ports for port in range(low, high + 1))
@@ -240,7 +245,7 @@ def validate_no_open_ingress(args: StackValidationArgs, report: ReportViolation)
         elif get(props, "remoteGroupId"):
             continue  # from members of another group (unknown during preview, but set)
         protocol = get(props, "protocol")
-        low, high = get(props, "portRangeMin"), get(props, "portRangeMax")
+        low, high = _port(get(props, "portRangeMin")), _port(get(props, "portRangeMax"))
         group = graph.security_group_name(rule)
         if _is_entry_point(group, protocol, low, high):
             continue

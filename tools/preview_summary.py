@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import re
 import subprocess
 import sys
@@ -427,16 +428,19 @@ def _load_events(path: Path | None) -> list[PolicyViolation]:
 
 
 def run_preview(stack: str, policy_packs: Sequence[str], cwd: Path,
-                extra: Sequence[str] = ()) -> tuple[dict[str, Any], list[PolicyViolation],
-                                                    str | None]:
+                env: Mapping[str, str] | None = None) -> tuple[dict[str, Any],
+                                                              list[PolicyViolation], str | None]:
     """Run `pulumi preview --json` with an event log; (preview, violations, failure text)."""
     with tempfile.TemporaryDirectory(prefix="paasmas-preview-") as tmp:
         events = Path(tmp) / "events.jsonl"
         command = ["pulumi", "preview", "--json", "--non-interactive", "--stack", stack,
-                   "--event-log", str(events), *extra]
+                   "--event-log", str(events)]
         for pack in policy_packs:
             command += ["--policy-pack", pack]
-        result = subprocess.run(command, cwd=cwd, capture_output=True, text=True, check=False)
+        # --event-log exists only with PULUMI_DEBUG_COMMANDS (as the Automation API sets it).
+        child_env = {**(os.environ if env is None else env), "PULUMI_DEBUG_COMMANDS": "true"}
+        result = subprocess.run(command, cwd=cwd, env=child_env, capture_output=True, text=True,
+                                check=False)
         violations = _load_events(events)
     try:
         preview = json.loads(result.stdout) if result.stdout.strip() else {}

@@ -1,0 +1,134 @@
+"""The policy pack with the real engine: `pulumi preview --policy-pack policy` on the lab stack
+(passes) and on a copy of it with database floating IPs (rejected, the rule named), and the
+preview summary on those real previews.
+
+Needs the toolchain (`make setup`) and the local cloud (`make lab-up`); `make test` provides
+both. Each test works in a copy of the project with its own file:// backend and stack.
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from tools import preview_summary as summary
+
+pytestmark = pytest.mark.policy
+
+REPO = Path(__file__).resolve().parents[2]
+PACK = REPO / "policy"
+DEFAULT_CLOUDS_YAML = Path("/var/lib/paasmas-lab/clouds.yaml")
+PROGRAM_PATHS = ("__main__.py", "components", "cloud-config", "pipeline")
+
+
+def toolchain_environment() -> dict[str, str]:
+    """os.environ as toolchain/env.sh leaves it (the one list of variables)."""
+    script = f"source {REPO / 'toolchain' / 'env.sh'} && env -0"
+    out = subprocess.run(["bash", "-c", script], check=True, capture_output=True,
+                         cwd=REPO).stdout.decode()
+    return dict(item.split("=", 1) for item in out.split("\0") if "=" in item)
+
+
+@dataclass(frozen=True)
+class Engine:
+    env: dict[str, str]
+    project: Path
+
+    def pulumi(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+        result = subprocess.run(["pulumi", *args], cwd=self.project, env=self.env,
+                                capture_output=True, text=True, timeout=900, check=False)
+        if check and result.returncode != 0:
+            raise AssertionError(f"pulumi {' '.join(args)} exited {result.returncode}\n"
+                                 f"--- stdout\n{result.stdout[-3000:]}\n"
+                                 f"--- stderr\n{result.stderr[-3000:]}")
+        return result
+
+    def new_stack(self, config: dict[str, Any]) -> str:
+        """A stack whose config file is `config` (a Pulumi.<stack>.yaml document)."""
+        name = f"policy-{uuid.uuid4().hex[:6]}"
+        (self.project / "stacks" / f"Pulumi.{name}.yaml").write_text(yaml.safe_dump(config))
+        self.pulumi("stack", "init", name, "--non-interactive")
+        return name
+
+
+@pytest.fixture(scope="module")
+def engine(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Engine]:
+    env = toolchain_environment()
+    if shutil.which("pulumi", path=env["PATH"]) is None:
+        pytest.skip(reason="no pulumi binary on the toolchain PATH: run `make setup` first")
+    clouds = Path(env.get("OS_CLIENT_CONFIG_FILE", str(DEFAULT_CLOUDS_YAML)))
+    if not clouds.is_file():
+        pytest.skip(reason=f"{clouds} missing: the local cloud is not up (run `make lab-up`)")
+    work = tmp_path_factory.mktemp("policy-engine")
+    project = work / "project"
+    project.mkdir()
+    for name in PROGRAM_PATHS:
+        source = REPO / name
+        if source.is_dir():
+            shutil.copytree(source, project / name,
+                            ignore=shutil.ignore_patterns("__pycache__"))
+        else:
+            shutil.copy2(source, project / name)
+    (project / "stacks").mkdir()
+    manifest = yaml.safe_load((REPO / "Pulumi.yaml").read_text())
+    manifest["runtime"]["options"]["virtualenv"] = sys.prefix
+    (project / "Pulumi.yaml").write_text(yaml.safe_dump(manifest))
+    backend = work / "backend"
+    backend.mkdir()
+    env = {**env, "PULUMI_BACKEND_URL": backend.as_uri(),
+           "PULUMI_CONFIG_PASSPHRASE": "policy-engine-test", "OS_CLIENT_CONFIG_FILE": str(clouds)}
+    env.pop("PULUMI_CONFIG_PASSPHRASE_FILE", None)
+    yield Engine(env, project)
+
+
+def lab_config() -> dict[str, Any]:
+    config: dict[str, Any] = yaml.safe_load((REPO / "stacks" / "Pulumi.lab.yaml").read_text())
+    return config
+
+
+def preview(engine: Engine, stack: str) -> tuple[dict[str, Any], list[summary.PolicyViolation],
+                                                 str | None]:
+    return summary.run_preview(stack, [str(PACK)], engine.project, env=engine.env)
+
+
+def test_lab_stack_passes_the_pack(engine: Engine) -> None:
+    stack = engine.new_stack(lab_config())
+    result, violations, failure = preview(engine, stack)
+    assert failure is None, failure
+    assert [v for v in violations if v.level == "mandatory"] == []
+    # The pack ran: its stack rules were analyzed without a mandatory finding, and the preview
+    # plans the whole platform.
+    assert result["changeSummary"]["create"] > 50
+    text, verdict = summary.render(result, stack=stack, policy_violations=violations)
+    assert verdict.exit_code == summary.EXIT_OK, text
+    assert "| `database_password` | secret |" in text
+
+
+def test_database_floating_ips_are_rejected_naming_the_rule(engine: Engine) -> None:
+    config = lab_config()
+    config["config"]["paasmas:database"]["floating_ips"] = True
+    stack = engine.new_stack(config)
+    result, violations, failure = preview(engine, stack)
+    assert failure is not None  # a mandatory violation fails the preview
+    mandatory = [v for v in violations if v.level == "mandatory"]
+    assert {v.policy for v in mandatory} == {"no-floating-ip-on-private-nodes"}
+    assert len(mandatory) == 3
+    assert all("database node" in v.message for v in mandatory)
+    text, verdict = summary.render(result, stack=stack, policy_violations=violations,
+                                   failure=failure)
+    assert verdict.exit_code == summary.EXIT_BLOCKED
+    assert "`no-floating-ip-on-private-nodes` | mandatory" in text
+    # The CLI itself names the rule too.
+    plain = engine.pulumi("preview", "--non-interactive", "--stack", stack,
+                          "--policy-pack", str(PACK), check=False)
+    assert plain.returncode != 0
+    assert "no-floating-ip-on-private-nodes" in plain.stdout + plain.stderr
