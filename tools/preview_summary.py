@@ -464,7 +464,7 @@ def check_outputs(outputs: Mapping[str, Any]) -> int:
     return EXIT_BLOCKED if problems else EXIT_OK
 
 
-def main(argv: Sequence[str] | None = None) -> int:
+def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m tools.preview_summary",
                                      description=__doc__.split("\n\n")[0] if __doc__ else None)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -481,7 +481,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     rend.add_argument("--out", type=Path)
     outs = sub.add_parser("check-outputs", help="check `pulumi stack output --json`")
     outs.add_argument("outputs", type=Path)
-    args = parser.parse_args(argv)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
 
     if args.command == "check-outputs":
         return check_outputs(json.loads(args.outputs.read_text()))
