@@ -114,6 +114,13 @@ class OpenStackCloudProviderContext:
     ca_cert: str | None = None  # Keystone's CA when it is not publicly trusted
 
 
+def cloud_controller_load_balancer_prefix(cluster_name: str) -> str:
+    """Every Octavia load balancer openstack-cloud-controller-manager creates for the cluster is
+    named `kube_service_<cluster_name>_<namespace>_<service>`: what `pulumi destroy` must delete
+    (they are outside the stack's state) before the network goes."""
+    return f"kube_service_{cluster_name}_"
+
+
 @dataclass(frozen=True)
 class PaasContext:
     node: NodeContext

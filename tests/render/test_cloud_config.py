@@ -15,7 +15,9 @@ import yaml
 from components.userdata import (
     TEMPLATE_DIR,
     USER_DATA_LIMIT_BASE64,
+    PaasContext,
     Role,
+    cloud_controller_load_balancer_prefix,
     load_pins,
     render_cloud_config,
 )
@@ -281,3 +283,17 @@ def test_sshd_accepts_the_hardening_and_applies_it(node: RenderedNode, tmp_path:
     assert effective["authenticationmethods"] == "publickey"
     assert effective["allowusers"] == node.context.node.ssh_user
     assert effective["allowagentforwarding"] == "no"
+
+
+def test_cloud_controller_is_configured_for_cleanup_by_prefix() -> None:
+    first = [n for n in ALL_NODES if isinstance(n.context, PaasContext) and n.context.is_first]
+    assert first
+    for node in first:
+        assert isinstance(node.context, PaasContext) and node.context.cloud_provider
+        cluster = node.context.cloud_provider.cluster_name
+        values = yaml.safe_load(node.files()["/etc/paasmas/drycc/ccm-values.yaml"]["content"])
+        assert values["cluster"]["name"] == cluster
+        assert cloud_controller_load_balancer_prefix(cluster) == f"kube_service_{cluster}_"
+        config = yaml.safe_load(node.files()["/etc/rancher/k3s/config.yaml"]["content"])
+        assert config["disable-cloud-controller"] is True
+        assert "cloud-provider=external" in config["kubelet-arg"]
