@@ -30,6 +30,7 @@ from components.security import (
     role_groups,
 )
 from components.userdata import BastionContext, NodeContext, Role, render_cloud_config
+from pipeline.jobs import app_names
 
 
 class Platform(pulumi.ComponentResource):
@@ -119,7 +120,6 @@ class Platform(pulumi.ComponentResource):
             node_ips["bastion"] = bastion.addresses
         if database.lb_nodes is not None:
             node_ips["db-lb"] = database.lb_nodes.addresses
-        app = cfg.pipeline.app_name
         self.outputs = {
             out.PAAS_DOMAIN: paas.domain,
             out.PAAS_CONTROLLER_URL: paas.controller_url,
@@ -138,7 +138,6 @@ class Platform(pulumi.ComponentResource):
             out.NETWORK_ID: network.network_id,
             out.SUBNET_ID: network.subnet_id,
             out.ROUTER_ID: network.router_id,
-            out.APP_NAMES: {"production": app, "staging": f"stage-{app}",
-                            "pull_request_prefix": "pr-"},
+            out.APP_NAMES: app_names(cfg.pipeline.app_name),
         }
         self.register_outputs(self.outputs)
