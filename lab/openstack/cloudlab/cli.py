@@ -87,7 +87,7 @@ class Lab:
     def start(self, phase: int) -> list[Service]:
         """Start the phase's services that are not running; returns those started."""
         env = bootstrap.service_env(self.paths)
-        started = []
+        to_start = []
         for svc in (s for s in self.table if s.phase == phase):
             if self.running(svc):
                 continue
@@ -95,6 +95,12 @@ class Lab:
                 # An epmd of someone else's Erlang already serves the host: share it.
                 self.clock.say("epmd: already served on 127.0.0.1:4369, using it")
                 continue
+            port = svc.api.port if svc.api is not None else svc.tcp_port
+            if port is not None and _accepts(socket.AF_INET, ("127.0.0.1", port)):
+                raise LabError(svc.name, f"127.0.0.1:{port} is already taken by another program")
+            to_start.append(svc)
+        started = []
+        for svc in to_start:
             procs.spawn(
                 svc.argv,
                 {**env, **svc.env},
@@ -107,9 +113,18 @@ class Lab:
             self.clock.say(f"started {', '.join(s.name for s in started)}")
         return started
 
-    def wait_ready(self, phase: int, timeout_s: float = API_TIMEOUT_S) -> None:
-        """Until every service of the phase is alive and answers; a dead one fails at once."""
-        pending = [s for s in self.table if s.phase == phase and not self._shared_epmd(s)]
+    def wait_ready(
+        self, phase: int, timeout_s: float = API_TIMEOUT_S, only: tuple[str, ...] = ()
+    ) -> None:
+        """Until every service of the phase (or those named) is alive and answers.
+
+        A service whose process dies meanwhile fails at once, with the end of its log.
+        """
+        pending = [
+            s
+            for s in self.table
+            if s.phase == phase and not self._shared_epmd(s) and (not only or s.name in only)
+        ]
         deadline = time.monotonic() + timeout_s
         while pending:
             for svc in list(pending):
@@ -175,8 +190,9 @@ def up(p: LabPaths) -> int:
     clock.say(f"{'cold' if cold else 'warm'} start of the lab in {p.root}")
 
     lab.start(INFRA)
-    lab.wait_ready(INFRA, 120)
-    clock.say("mariadb, rabbitmq ready")
+    # Keystone and the schemas need only the database; RabbitMQ boots meanwhile.
+    lab.wait_ready(INFRA, 120, only=("mariadb",))
+    clock.say("mariadb ready")
     bootstrap.create_databases(p, secrets, env)
 
     with ThreadPoolExecutor(max_workers=1) as pool:
@@ -186,7 +202,11 @@ def up(p: LabPaths) -> int:
         lab.start(IDENTITY)
         lab.wait_ready(IDENTITY)
         clock.say("keystone answers")
-        prepare.ensure_identity(secrets)
+        lab.wait_ready(INFRA, 120)
+        clock.say("rabbitmq ready")
+        identity_admin = prepare.admin(secrets)
+        prepare.ensure_identity(identity_admin, secrets)
+        identity_admin.close()
         clock.say("service users and catalog in place")
         if schemas.result():
             clock.say("database schemas synced")
@@ -195,13 +215,19 @@ def up(p: LabPaths) -> int:
     lab.wait_ready(SERVICES)
     clock.say("every API answers")
 
-    prepare.ensure_compute_hosts(secrets, p, lambda: bootstrap.discover_hosts(p, env))
-    prepare.ensure_volume_service(secrets, p)
-    prepare.ensure_lb_provider(secrets, p)
-    prepare.ensure_project(secrets)
-    prepare.ensure_public_network(secrets)
-    prepare.ensure_flavors(secrets)
-    prepare.ensure_image(secrets, p)
+    # A new token: the one above predates the catalog entries it created.
+    admin = prepare.admin(secrets)
+    prepare.ensure_compute_hosts(admin, p, lambda: bootstrap.discover_hosts(p, env))
+    clock.say("nova: 3 fake hypervisors up and mapped")
+    prepare.ensure_volume_service(admin, p)
+    prepare.ensure_lb_provider(admin, p)
+    clock.say("cinder-volume up, octavia provider `amphora` offered")
+    prepare.ensure_project(admin, secrets)
+    prepare.ensure_public_network(admin)
+    prepare.ensure_flavors(admin)
+    prepare.ensure_image(admin, p)
+    admin.close()
+    clock.say("project/user `paasmas`, quotas, network `public`, flavors, image in place")
     render.write_clouds_yaml(p, secrets)
     dead = [s.name for s in lab.table if not lab.running(s) and not lab._shared_epmd(s)]
     if dead:

@@ -2,13 +2,19 @@
 
 from pathlib import Path
 
+# Each start appends a line beginning with this to the service's log (procs.spawn).
+RUN_MARKER = "===== "
+
 
 def tail(path: Path, lines: int = 40) -> str:
+    """The last lines of a log, from its latest run only."""
     try:
         text = path.read_text(errors="replace").splitlines()
     except OSError:
         return f"(no log at {path})"
-    return "\n".join(text[-lines:])
+    starts = [i for i, line in enumerate(text) if line.startswith(RUN_MARKER)]
+    latest = text[starts[-1] :] if starts else text
+    return "\n".join(latest[-lines:])
 
 
 class LabError(Exception):

@@ -112,64 +112,75 @@ def wait_for(
     raise LabError(service, f"{what} not within {timeout_s:.0f} s{detail}", log)
 
 
-def _role(conn: Any, name: str) -> Any:
-    return conn.identity.find_role(name) or conn.identity.create_role(name=name)
+class Identity:
+    """Keystone as seen once (roles, users, grants), so that each check is not a request."""
+
+    def __init__(self, conn: Any) -> None:
+        self.conn = conn
+        self.roles = {r.name: r for r in conn.identity.roles()}
+        self.users = {u.name: u for u in conn.identity.users(domain_id="default")}
+        self.projects = {p.name: p for p in conn.identity.projects(domain_id="default")}
+        self.grants = {
+            (a.user["id"], a.role["id"], a.scope["project"]["id"])
+            for a in conn.identity.role_assignments()
+            if a.user and a.scope and "project" in a.scope
+        }
+
+    def role(self, name: str) -> Any:
+        if name not in self.roles:
+            self.roles[name] = self.conn.identity.create_role(name=name)
+        return self.roles[name]
+
+    def project(self, name: str, description: str) -> Any:
+        if name not in self.projects:
+            self.projects[name] = self.conn.identity.create_project(
+                name=name, domain_id="default", description=description
+            )
+        return self.projects[name]
+
+    def user(self, name: str, password: str, project: Any) -> Any:
+        if name not in self.users:
+            self.users[name] = self.conn.identity.create_user(
+                name=name, password=password, domain_id="default", default_project_id=project.id
+            )
+        return self.users[name]
+
+    def grant(self, role_name: str, user: Any, project: Any) -> None:
+        role = self.role(role_name)
+        if (user.id, role.id, project.id) not in self.grants:
+            self.conn.identity.assign_project_role_to_user(project, user, role)
+            self.grants.add((user.id, role.id, project.id))
 
 
-def _project(conn: Any, name: str, description: str) -> Any:
-    return conn.identity.find_project(name, domain_id="default") or conn.identity.create_project(
-        name=name, domain_id="default", description=description
-    )
-
-
-def _user(conn: Any, name: str, password: str, project: Any) -> Any:
-    user = conn.identity.find_user(name, domain_id="default")
-    if user is None:
-        return conn.identity.create_user(
-            name=name, password=password, domain_id="default", default_project_id=project.id
-        )
-    return user
-
-
-def _grant(conn: Any, role: Any, user: Any, project: Any) -> None:
-    if not conn.identity.validate_user_has_project_role(project, user, role):
-        conn.identity.assign_project_role_to_user(project, user, role)
-
-
-def ensure_identity(s: Secrets) -> None:
+def ensure_identity(conn: Any, s: Secrets) -> None:
     """Service project and users (with `admin` and `service` roles) and the service catalog."""
-    conn = admin(s)
-    service_project = _project(conn, "service", "OpenStack services of the lab")
-    admin_role = _role(conn, "admin")
-    # Nova's service token must carry `service`, or Cinder refuses a volume detach (409).
-    service_role = _role(conn, "service")
+    keystone = Identity(conn)
+    service_project = keystone.project("service", "OpenStack services of the lab")
     for name in SERVICE_USERS:
-        user = _user(conn, name, s[name], service_project)
-        _grant(conn, admin_role, user, service_project)
-        _grant(conn, service_role, user, service_project)
+        user = keystone.user(name, s[name], service_project)
+        keystone.grant("admin", user, service_project)
+        # Nova's service token must carry `service`, or Cinder refuses a volume detach (409).
+        keystone.grant("service", user, service_project)
+    services = {svc.type: svc for svc in conn.identity.services()}
+    endpoints = {(e.service_id, e.interface) for e in conn.identity.endpoints()}
     for api in APIS.values():
         if api is KEYSTONE:
             continue
-        found = list(conn.identity.services(type=api.type))
-        service = (
-            found[0]
-            if found
-            else conn.identity.create_service(name=api.service, type=api.type, is_enabled=True)
+        service = services.get(api.type) or conn.identity.create_service(
+            name=api.service, type=api.type, is_enabled=True
         )
         for interface in ("public", "internal"):
-            if not list(conn.identity.endpoints(service_id=service.id, interface=interface)):
+            if (service.id, interface) not in endpoints:
                 conn.identity.create_endpoint(
                     service_id=service.id,
                     interface=interface,
                     url=api.endpoint,
                     region_id="RegionOne",
                 )
-    conn.close()
 
 
-def ensure_compute_hosts(s: Secrets, p: LabPaths, discover: Callable[[], None]) -> None:
+def ensure_compute_hosts(conn: Any, p: LabPaths, discover: Callable[[], None]) -> None:
     """All fake hypervisors registered, mapped to the cell and visible to the scheduler."""
-    conn = admin(s)
 
     def computes_up() -> bool:
         up = {
@@ -195,11 +206,9 @@ def ensure_compute_hosts(s: Secrets, p: LabPaths, discover: Callable[[], None]) 
         return False
 
     wait_for("three hypervisors mapped", hypervisors, 120, "nova-api", p.logfile("nova-manage"))
-    conn.close()
 
 
-def ensure_volume_service(s: Secrets, p: LabPaths) -> None:
-    conn = admin(s)
+def ensure_volume_service(conn: Any, p: LabPaths) -> None:
 
     def volume_up() -> bool:
         services = conn.block_storage.get("/os-services").json()["services"]
@@ -208,11 +217,9 @@ def ensure_volume_service(s: Secrets, p: LabPaths) -> None:
     wait_for(
         "cinder-volume service up", volume_up, 120, "cinder-volume", p.logfile("cinder-volume")
     )
-    conn.close()
 
 
-def ensure_lb_provider(s: Secrets, p: LabPaths) -> None:
-    conn = admin(s)
+def ensure_lb_provider(conn: Any, p: LabPaths) -> None:
     names = {provider.name for provider in conn.load_balancer.providers()}
     if "amphora" not in names:
         raise LabError(
@@ -220,26 +227,23 @@ def ensure_lb_provider(s: Secrets, p: LabPaths) -> None:
             f"provider `amphora` not offered (found {names})",
             p.logfile("octavia-api"),
         )
-    conn.close()
 
 
-def ensure_project(s: Secrets) -> None:
+def ensure_project(conn: Any, s: Secrets) -> None:
     """The project the stack runs in, its member user and raised quotas."""
-    conn = admin(s)
-    project = _project(conn, PROJECT, "PaaSmas platform (lab stack)")
-    user = _user(conn, USER, s[USER], project)
+    keystone = Identity(conn)
+    project = keystone.project(PROJECT, "PaaSmas platform (lab stack)")
+    user = keystone.user(USER, s[USER], project)
     for role_name in USER_ROLES:
-        _grant(conn, _role(conn, role_name), user, project)
+        keystone.grant(role_name, user, project)
     conn.set_compute_quotas(project.id, **COMPUTE_QUOTAS)
     conn.set_volume_quotas(project.id, **VOLUME_QUOTAS)
     conn.set_network_quotas(project.id, **NETWORK_QUOTAS)
     conn.load_balancer.update_quota(project.id, **LB_QUOTAS)
-    conn.close()
 
 
-def ensure_public_network(s: Secrets) -> None:
+def ensure_public_network(conn: Any) -> None:
     """External flat network `public` with a subnet that is the floating-IP pool."""
-    conn = admin(s)
     net = conn.network.find_network(PUBLIC_NET)
     if net is None:
         net = conn.network.create_network(
@@ -259,24 +263,20 @@ def ensure_public_network(s: Secrets) -> None:
             is_dhcp_enabled=False,
             allocation_pools=[{"start": PUBLIC_POOL[0], "end": PUBLIC_POOL[1]}],
         )
-    conn.close()
 
 
-def ensure_flavors(s: Secrets) -> None:
-    conn = admin(s)
+def ensure_flavors(conn: Any) -> None:
+    existing = {f.name for f in conn.compute.flavors(is_public=None)}
     for f in FLAVORS:
-        if conn.compute.find_flavor(f.name) is None:
+        if f.name not in existing:
             conn.compute.create_flavor(
                 name=f.name, vcpus=f.vcpus, ram=f.ram_mib, disk=f.disk_gb, is_public=True
             )
-    conn.close()
 
 
-def ensure_image(s: Secrets, p: LabPaths) -> None:
-    conn = admin(s)
+def ensure_image(conn: Any, p: LabPaths) -> None:
     image = conn.image.find_image(IMAGE)
     if image is not None and image.status == "active":
-        conn.close()
         return
     if image is not None:  # a half-made upload from an interrupted run
         conn.image.delete_image(image)
@@ -292,4 +292,3 @@ def ensure_image(s: Secrets, p: LabPaths) -> None:
         timeout=120,
         meta={"os_distro": "flatcar", "description": "tiny stand-in, never booted"},
     )
-    conn.close()
