@@ -25,7 +25,7 @@ class JenkinsArgs:
     env: NodeEnvironment
     security_group_id: pulumi.Input[str]
     secrets: PlatformSecrets
-    paas_controller_url: pulumi.Input[str]
+    paas_domain: pulumi.Input[str]
     paas_admin_username: str
     database_host: pulumi.Input[str]
     database_port: int
@@ -45,13 +45,13 @@ class Jenkins(pulumi.ComponentResource):
             assert slot.data_device is not None
             values = pulumi.Output.all(
                 address=slot.address, device=slot.data_device,
-                admin=secrets.jenkins_admin_password, controller=args.paas_controller_url,
+                admin=secrets.jenkins_admin_password, domain=args.paas_domain,
                 paas_password=secrets.paas_admin_password, db_host=args.database_host,
                 db_admin=secrets.database_admin_password)
             return values.apply(lambda v: render_cloud_config(JenkinsContext(
                 node=NodeContext(env.stack, Role.JENKINS, slot.index, slot.hostname,
                                  v["address"], env.ssh_user, env.downloads),
-                admin_password=v["admin"], paas_controller_url=v["controller"],
+                admin_password=v["admin"], paas_domain=v["domain"],
                 paas_admin_username=args.paas_admin_username,
                 paas_admin_password=v["paas_password"],
                 database_host=v["db_host"], database_port=args.database_port,

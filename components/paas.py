@@ -23,6 +23,8 @@ from components.planning import (
     etcd_client_endpoints,
     etcd_members,
     node_name,
+    paas_builder_remote,
+    paas_controller_url,
     platform_domain,
 )
 from components.secrets import PlatformSecrets
@@ -43,14 +45,6 @@ PAAS_LISTENERS = (
     ListenerSpec("https", 443, PAAS_HTTPS_NODE_PORT, HealthCheck("TCP")),
     ListenerSpec("builder", 2222, PAAS_BUILDER_NODE_PORT, HealthCheck("TCP")),
 )
-
-
-def controller_url(domain: str) -> str:
-    return f"http://drycc.{domain}"
-
-
-def builder_remote(domain: str) -> str:
-    return f"ssh://git@drycc-builder.{domain}:2222"
 
 
 @dataclass(frozen=True)
@@ -120,7 +114,7 @@ class PaasCluster(pulumi.ComponentResource):
 
         self.etcd_endpoints = pulumi.Output.all(*self.nodes.addresses).apply(
             lambda ips: etcd_client_endpoints(etcd_members(hostnames, ips)))
-        self.controller_url = self.domain.apply(controller_url)
-        self.builder_remote = self.domain.apply(builder_remote)
+        self.controller_url = self.domain.apply(paas_controller_url)
+        self.builder_remote = self.domain.apply(paas_builder_remote)
         self.register_outputs({"domain": self.domain, "lb_address": self.lb_address,
                                "etcd_endpoints": self.etcd_endpoints})

@@ -95,3 +95,13 @@ def availability_zone(zones: Sequence[str], index: int) -> str | None:
 def platform_domain(configured: str | None, lb_address: str) -> str:
     """The wildcard domain apps live under: configured, or an sslip.io name of the PaaS LB."""
     return configured if configured else f"{lb_address}.sslip.io"
+
+
+def paas_controller_url(domain: str) -> str:
+    """Drycc's controller answers on `drycc.<platform domain>`."""
+    return f"http://drycc.{domain}"
+
+
+def paas_builder_remote(domain: str) -> str:
+    """The builder's git remote: the shared gateway's TCP listener on 2222."""
+    return f"ssh://git@drycc-builder.{domain}:2222"

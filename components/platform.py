@@ -106,7 +106,7 @@ class Platform(pulumi.ComponentResource):
             f"{name}-jenkins",
             JenkinsArgs(config=cfg.jenkins, pipeline=cfg.pipeline, env=env,
                         security_group_id=groups.ids[JENKINS], secrets=secrets,
-                        paas_controller_url=paas.controller_url,
+                        paas_domain=paas.domain,
                         paas_admin_username=cfg.paas.admin_username,
                         database_host=database.host, database_port=database.port),
             opts=child)

@@ -15,13 +15,18 @@ from enum import StrEnum
 from functools import cache
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 import jinja2
 import yaml
 
 from components.config import DownloadsConfig, PipelineConfig
-from components.planning import EtcdMember, etcd_client_endpoints, etcd_initial_cluster
+from components.planning import (
+    EtcdMember,
+    etcd_client_endpoints,
+    etcd_initial_cluster,
+    paas_builder_remote,
+    paas_controller_url,
+)
 
 TEMPLATE_DIR = Path(__file__).resolve().parent.parent / "cloud-config"
 # Every image and downloaded file, pinned in one place (see its header).
@@ -182,7 +187,7 @@ class DatabaseLoadBalancerContext:
 class JenkinsContext:
     node: NodeContext
     admin_password: str
-    paas_controller_url: str
+    paas_domain: str
     paas_admin_username: str
     paas_admin_password: str
     database_host: str
@@ -192,14 +197,12 @@ class JenkinsContext:
     data_device: str
 
     @property
-    def paas_domain(self) -> str:
-        """The platform domain, from the controller URL `http://drycc.<domain>`."""
-        host = urlsplit(self.paas_controller_url).hostname or ""
-        return host.removeprefix("drycc.")
+    def paas_controller_url(self) -> str:
+        return paas_controller_url(self.paas_domain)
 
     @property
     def paas_builder_remote(self) -> str:
-        return f"ssh://git@drycc-builder.{self.paas_domain}:2222"
+        return paas_builder_remote(self.paas_domain)
 
 
 RoleContext = (

@@ -110,7 +110,7 @@ def contexts(stack: str) -> list[RoleContext]:
                                cfg.paas.admin_username, _secret("paas-admin"),
                                str(cfg.paas.cluster_cidr), str(cfg.paas.service_cidr), cloud))
     out.append(JenkinsContext(
-        node(Role.JENKINS, 0), _secret("jenkins-admin"), f"http://drycc.{domain}",
+        node(Role.JENKINS, 0), _secret("jenkins-admin"), domain,
         cfg.paas.admin_username, _secret("paas-admin"), "10.0.0.100", 3306, _secret("db-admin"),
         cfg.pipeline, "/dev/disk/by-id/virtio-0123456789abcdef0123"))
     secrets = DatabaseSecrets(_secret("db-root"), _secret("db-sst"), _secret("db-check"),
