@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import base64
+import contextlib
 import ipaddress
 import json
 import os
@@ -36,7 +37,6 @@ from lab.hosts.render import (
     LabHost,
     LabLayout,
     LabSecrets,
-    file_by_path,
     galera_options_for_mariadb,
     parse_environment_file,
     render_host,
@@ -244,10 +244,8 @@ class HostLab:
     def _signal_all(self, namespaces: Sequence[str], sig: int) -> None:
         for namespace in namespaces:
             for pid in self._pids(namespace):
-                try:
+                with contextlib.suppress(ProcessLookupError):
                     os.kill(pid, sig)
-                except ProcessLookupError:
-                    pass
 
     def down(self) -> None:
         """Stop everything that runs in the lab's namespaces (found by namespace, never by

@@ -1,0 +1,242 @@
+"""What the host checks know about a platform, and how they read what hosts answer.
+
+Pure code: the stack outputs become a `Platform` (hosts by role, endpoints, expectations), an
+SSH configuration routes every node through the bastion, and parsers turn command output into
+values the checks compare. Tested without any host (tests/hostlab/test_check_parsers.py).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from components import outputs
+
+ROLES = ("bastion", "paas", "jenkins", "database", "db-lb")
+
+# The units each role's user data enables (cloud-config/<role>.yaml.j2), as systemd names them.
+ROLE_UNITS: Mapping[str, tuple[str, ...]] = {
+    "bastion": ("sshd.socket",),
+    "paas": ("etcd-member.service", "k3s.service"),
+    "jenkins": ("paasmas-jenkins.service",),
+    "database": ("paasmas-pxc.service", "paasmas-db-discovery.service",
+                 "paasmas-db-accounts.service", "paasmas-clustercheck.socket"),
+    "db-lb": ("paasmas-haproxy.service", "paasmas-haproxy-agent.service"),
+}
+
+# TCP ports each role's services listen on (what the running services look like from the host).
+ROLE_PORTS: Mapping[str, tuple[int, ...]] = {
+    "bastion": (22,),
+    "paas": (22, 2379, 2380),
+    "jenkins": (22, 8080),
+    "database": (22, 3306, 4567, 9200),
+    "db-lb": (22, 3306, 8404, 8405),
+}
+
+# sshd settings every node must have in effect (`sshd -T` prints keywords in lower case).
+SSHD_KEYS_ONLY: Mapping[str, str] = {
+    "passwordauthentication": "no",
+    "kbdinteractiveauthentication": "no",
+    "permitemptypasswords": "no",
+    "permitrootlogin": "no",
+    "authenticationmethods": "publickey",
+}
+
+
+@dataclass(frozen=True)
+class Node:
+    role: str
+    index: int
+    address: str  # private address from node_ips
+
+    @property
+    def name(self) -> str:
+        return f"{self.role}-{self.index}"
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.address})"
+
+
+@dataclass(frozen=True)
+class Platform:
+    """The stack outputs, as the checks use them."""
+
+    raw: Mapping[str, Any]
+
+    @classmethod
+    def from_outputs(cls, document: Mapping[str, Any]) -> Platform:
+        missing = sorted({outputs.NODE_IPS, outputs.SSH_USER} - set(document))
+        if missing:
+            raise ValueError(f"stack outputs lack {', '.join(missing)}: is this the output of "
+                             "`pulumi stack output --json --show-secrets`?")
+        if not isinstance(document[outputs.NODE_IPS], Mapping):
+            raise ValueError(f"{outputs.NODE_IPS} must map role to addresses")
+        unknown = set(document[outputs.NODE_IPS]) - set(ROLES)
+        if unknown:
+            raise ValueError(f"{outputs.NODE_IPS} has unknown roles {sorted(unknown)}")
+        return cls(document)
+
+    @classmethod
+    def from_file(cls, path: Path) -> Platform:
+        return cls.from_outputs(json.loads(path.read_text()))
+
+    def nodes(self, role: str | None = None) -> tuple[Node, ...]:
+        ips: Mapping[str, Sequence[str]] = self.raw[outputs.NODE_IPS]
+        return tuple(Node(r, i, a) for r in ROLES if role in (None, r)
+                     for i, a in enumerate(ips.get(r) or ()))
+
+    def size(self, role: str) -> int:
+        return len(self.nodes(role))
+
+    def get(self, name: str) -> Any:
+        if name not in self.raw:
+            raise KeyError(f"stack output {name!r} is missing")
+        return self.raw[name]
+
+    @property
+    def ssh_user(self) -> str:
+        return str(self.raw[outputs.SSH_USER])
+
+    @property
+    def bastion_address(self) -> str | None:
+        value = self.raw.get(outputs.BASTION_ADDRESS)
+        return str(value) if value else None
+
+
+def ssh_config(platform: Platform, identity: Path, known_hosts: Path, config_path: Path,
+               accept_new: bool = False) -> str:
+    """OpenSSH client configuration: the bastion by its public address, every other node by
+    its private address through `ProxyCommand ssh -W` on the bastion (paramiko, which runs the
+    checks, ignores ProxyJump but honours ProxyCommand)."""
+    strict = "accept-new" if accept_new else "yes"
+    common = [f"    User {platform.ssh_user}", f"    IdentityFile {identity}",
+              "    IdentitiesOnly yes", f"    UserKnownHostsFile {known_hosts}",
+              f"    StrictHostKeyChecking {strict}", "    BatchMode yes",
+              "    ConnectTimeout 10", "    ServerAliveInterval 15"]
+    lines = []
+    bastion = platform.bastion_address
+    if bastion:
+        lines += ["Host bastion", f"    HostName {bastion}", *common, ""]
+    others = [n.address for n in platform.nodes() if n.role != "bastion"]
+    if others:
+        lines += [f"Host {' '.join(others)}", *common]
+        if bastion:
+            lines.append(f"    ProxyCommand ssh -F {config_path} -W %h:%p bastion")
+        lines.append("")
+    return "\n".join(lines)
+
+
+def connect_name(platform: Platform, node: Node) -> str:
+    """How the SSH configuration names a node: the bastion by its alias, others by address."""
+    return "bastion" if node.role == "bastion" and platform.bastion_address else node.address
+
+
+# ---- parsers of what hosts print ------------------------------------------------------------
+
+def sshd_effective(text: str) -> dict[str, str]:
+    """`sshd -T` output: `keyword value...` lines."""
+    settings: dict[str, str] = {}
+    for line in text.splitlines():
+        key, _, value = line.strip().partition(" ")
+        if key:
+            settings[key.lower()] = value.strip()
+    return settings
+
+
+def sshd_mismatches(effective: Mapping[str, str],
+                    expected: Mapping[str, str]) -> list[str]:
+    return [f"{k} expected {v!r}, found {effective.get(k, '<unset>')!r}"
+            for k, v in expected.items() if effective.get(k) != v]
+
+
+def listening_ports(ss_output: str) -> set[int]:
+    """TCP ports in `ss -Hltn` output (local address is the 4th column)."""
+    ports = set()
+    for line in ss_output.splitlines():
+        fields = line.split()
+        if len(fields) >= 4 and ":" in fields[3]:
+            port = fields[3].rsplit(":", 1)[1]
+            if port.isdigit():
+                ports.add(int(port))
+    return ports
+
+
+def df_use_percent(df_output: str) -> dict[str, int]:
+    """`df -P` output: mount point -> use% (integer)."""
+    use = {}
+    for line in df_output.splitlines()[1:]:
+        fields = line.split()
+        if len(fields) >= 6 and fields[4].endswith("%"):
+            use[fields[5]] = int(fields[4].rstrip("%"))
+    return use
+
+
+def meminfo_available_fraction(meminfo: str) -> float:
+    values = {}
+    for line in meminfo.splitlines():
+        key, _, rest = line.partition(":")
+        if rest.split():
+            values[key] = int(rest.split()[0])
+    return values["MemAvailable"] / values["MemTotal"]
+
+
+def status_variables(text: str) -> dict[str, str]:
+    """`mysql -N -B` output of SHOW STATUS: tab-separated name and value per line."""
+    values = {}
+    for line in text.splitlines():
+        name, _, value = line.partition("\t")
+        if name:
+            values[name] = value
+    return values
+
+
+def haproxy_servers(stats_csv: str, backend: str) -> dict[str, str]:
+    """HAProxy's `/stats;csv`: server name -> status (UP, DOWN, MAINT, no check...) of one
+    backend."""
+    text = stats_csv.lstrip("# ")
+    rows = csv.DictReader(io.StringIO(text))
+    return {row["svname"]: row["status"] for row in rows
+            if row.get("pxname") == backend and row.get("svname") not in ("FRONTEND", "BACKEND")}
+
+
+def haproxy_server_address(name: str) -> str:
+    """`db-10-0-0-40` (the agent's naming) -> `10.0.0.40`."""
+    return name.removeprefix("db-").replace("-", ".")
+
+
+@dataclass(frozen=True)
+class EtcdStatus:
+    member_id: str
+    leader: str
+
+
+def etcd_status(json_text: str) -> EtcdStatus:
+    """etcd's `/v3/maintenance/status` answer (v3 JSON gateway: 64-bit IDs as strings)."""
+    document = json.loads(json_text)
+    return EtcdStatus(str(document["header"]["member_id"]), str(document.get("leader", "0")))
+
+
+def etcd_member_peer_urls(json_text: str) -> dict[str, list[str]]:
+    """`/v3/cluster/member/list`: member name -> peer URLs."""
+    members = json.loads(json_text).get("members", [])
+    return {m.get("name", m.get("ID", "?")): list(m.get("peerURLs", [])) for m in members}
+
+
+def kubernetes_nodes_not_ready(nodes_json: str) -> dict[str, str]:
+    """`kubectl get nodes -o json`: node name -> reason, for every node not Ready."""
+    problems = {}
+    for item in json.loads(nodes_json).get("items", []):
+        name = item["metadata"]["name"]
+        ready = [c for c in item.get("status", {}).get("conditions", []) if c["type"] == "Ready"]
+        if not ready or ready[0]["status"] != "True":
+            problems[name] = ready[0].get("message", "") if ready else "no Ready condition"
+    return problems
+
+
+def kubernetes_node_names(nodes_json: str) -> list[str]:
+    return sorted(i["metadata"]["name"] for i in json.loads(nodes_json).get("items", []))

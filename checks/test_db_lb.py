@@ -1,0 +1,31 @@
+"""Database load balancers (HAProxy mode): every database node is a backend, every backend up."""
+
+from __future__ import annotations
+
+import pytest
+import testinfra.host
+
+from checks.platform import Node, Platform, haproxy_server_address, haproxy_servers
+from checks.remote import run
+
+ROLE = "db-lb"
+BACKEND = "galera"
+
+
+def test_health_endpoint(node: Node, host: testinfra.host.Host) -> None:
+    code = host.run("curl -s -o /dev/null -w '%{http_code}' --max-time 5 "
+                    "http://127.0.0.1:8404/healthz").stdout.strip()
+    assert code == "200", f"{node}: HAProxy /healthz expected 200, found {code or 'no answer'}"
+
+
+def test_every_database_node_is_a_backend_and_up(node: Node, host: testinfra.host.Host,
+                                                 platform: Platform,
+                                                 pytestconfig: pytest.Config) -> None:
+    url = pytestconfig.getoption("--haproxy-stats-url")
+    servers = haproxy_servers(run(host, node, f"curl -sS --fail --max-time 5 '{url}'"), BACKEND)
+    found = sorted(haproxy_server_address(name) for name in servers)
+    expected = sorted(n.address for n in platform.nodes("database"))
+    assert found == expected, (f"{node}: backends of {BACKEND} expected {expected}, "
+                               f"found {found}")
+    down = {haproxy_server_address(n): s for n, s in servers.items() if not s.startswith("UP")}
+    assert not down, f"{node}: every backend expected UP, found {down}"
