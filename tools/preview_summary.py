@@ -202,24 +202,53 @@ class PolicyViolation:
     urn: str
 
 
-def read_policy_events(lines: Iterable[str]) -> list[PolicyViolation]:
-    """Policy violations from `pulumi preview --event-log` (JSON, one engine event a line)."""
-    found: list[PolicyViolation] = []
+SECRET_SIG_KEY = "4dabf18193072939515e22adb298388d"
+SECRET_SIG = "1b47061264138c4ac30d75fd1eb44270"
+
+
+def _displayed(value: Any) -> Any:
+    """An event-log property value as `--json` shows it: secrets (sig + ciphertext) as [secret]."""
+    if isinstance(value, dict):
+        if value.get(SECRET_SIG_KEY) == SECRET_SIG:
+            return SECRET
+        return {k: _displayed(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_displayed(v) for v in value]
+    return value
+
+
+@dataclass(frozen=True)
+class EventLog:
+    """What `pulumi preview --event-log` adds to `--json`: policy events and the stack outputs
+    (the JSON digest leaves both out)."""
+
+    violations: tuple[PolicyViolation, ...] = ()
+    outputs: dict[str, Any] | None = None
+
+
+def read_event_log(lines: Iterable[str]) -> EventLog:
+    """Engine events, one JSON object a line."""
+    violations: list[PolicyViolation] = []
+    outputs: dict[str, Any] | None = None
     for line in lines:
-        line = line.strip()
-        if not line:
-            continue
         try:
             event = json.loads(line)
         except json.JSONDecodeError:
             continue
-        policy = event.get("policyEvent") if isinstance(event, dict) else None
-        if policy:
-            found.append(PolicyViolation(
+        if not isinstance(event, dict):
+            continue
+        if policy := event.get("policyEvent"):
+            violations.append(PolicyViolation(
                 policy=policy.get("policyName", ""), pack=policy.get("policyPackName", ""),
                 level=policy.get("enforcementLevel", ""), message=policy.get("message", ""),
                 urn=policy.get("resourceUrn", "")))
-    return list(dict.fromkeys(found))
+        metadata = (event.get("resOutputsEvent") or {}).get("metadata") or {}
+        if parse_urn(str(metadata.get("urn", "")))[1] == STACK_TYPE:
+            # The last outputs event of the stack carries every export (later ones win).
+            registered = (metadata.get("new") or {}).get("outputs")
+            if isinstance(registered, dict):
+                outputs = _displayed(registered)
+    return EventLog(tuple(dict.fromkeys(violations)), outputs)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -301,14 +330,17 @@ def _table(header: Sequence[str], rows: Iterable[Sequence[str]]) -> list[str]:
     return out
 
 
-def render(preview: Mapping[str, Any], *, stack: str,
-           policy_violations: Sequence[PolicyViolation] = (),
+NO_EVENTS = EventLog()
+
+
+def render(preview: Mapping[str, Any], *, stack: str, events: EventLog = NO_EVENTS,
            failure: str | None = None) -> tuple[str, Verdict]:
     steps = list(preview.get("steps") or ())
+    policy_violations = events.violations
     changes = read_changes(steps)
     destructive = [c for c in changes if c.op in ("replace", "delete")]
     critical = [c for c in destructive if c.critical]
-    outputs = stack_outputs(steps)
+    outputs = events.outputs if events.outputs is not None else stack_outputs(steps)
     problems = output_problems(outputs) if outputs is not None else []
     mandatory = [v for v in policy_violations if v.level == "mandatory"]
     errors = [d for d in preview.get("diagnostics") or () if d.get("severity") == "error"]
@@ -384,7 +416,10 @@ def render(preview: Mapping[str, Any], *, stack: str,
                              f"`{change.name}` ({change.short_type}){detail}")
             lines.append("")
 
-    if outputs is not None:
+    if outputs is None:
+        lines += ["### Stack outputs", "", "Not in this preview (it has no event log): check "
+                  "them after `pulumi up` with `make policy-outputs`.", ""]
+    else:
         lines += ["### Stack outputs", ""]
         lines += _table(("output", "value"), [
             (f"`{name}`", "secret" if value == SECRET else show_value(name, value))
@@ -403,7 +438,7 @@ def render(preview: Mapping[str, Any], *, stack: str,
             lines.append(f"- {severity}: {redact_text(message)}")
         lines.append("")
 
-    text = "\n".join(lines)
+    text = "\n".join(lines).rstrip("\n") + "\n"
     if len(text) > MAX_MARKDOWN:
         text = text[:MAX_MARKDOWN] + "\n\n… (cut: the full preview is in the CI log)\n"
     return text, verdict
@@ -421,15 +456,15 @@ def _write(text: str, out: Path | None) -> None:
         out.write_text(text)
 
 
-def _load_events(path: Path | None) -> list[PolicyViolation]:
+def _load_events(path: Path | None) -> EventLog:
     if path is None or not path.exists():
-        return []
-    return read_policy_events(path.read_text().splitlines())
+        return EventLog()
+    return read_event_log(path.read_text().splitlines())
 
 
 def run_preview(stack: str, policy_packs: Sequence[str], cwd: Path,
-                env: Mapping[str, str] | None = None) -> tuple[dict[str, Any],
-                                                              list[PolicyViolation], str | None]:
+                env: Mapping[str, str] | None = None) -> tuple[dict[str, Any], EventLog,
+                                                              str | None]:
     """Run `pulumi preview --json` with an event log; (preview, violations, failure text)."""
     with tempfile.TemporaryDirectory(prefix="paasmas-preview-") as tmp:
         events = Path(tmp) / "events.jsonl"
@@ -441,7 +476,7 @@ def run_preview(stack: str, policy_packs: Sequence[str], cwd: Path,
         child_env = {**(os.environ if env is None else env), "PULUMI_DEBUG_COMMANDS": "true"}
         result = subprocess.run(command, cwd=cwd, env=child_env, capture_output=True, text=True,
                                 check=False)
-        violations = _load_events(events)
+        log = _load_events(events)
     try:
         preview = json.loads(result.stdout) if result.stdout.strip() else {}
     except json.JSONDecodeError:
@@ -450,7 +485,7 @@ def run_preview(stack: str, policy_packs: Sequence[str], cwd: Path,
     if result.returncode != 0:
         detail = result.stderr.strip() or ("" if preview else result.stdout.strip())
         failure = f"pulumi preview exited with {result.returncode}\n{detail[-4000:]}".strip()
-    return preview, violations, failure
+    return preview, log, failure
 
 
 def check_outputs(outputs: Mapping[str, Any]) -> int:
@@ -490,15 +525,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "check-outputs":
         return check_outputs(json.loads(args.outputs.read_text()))
     if args.command == "run":
-        preview, violations, failure = run_preview(args.stack, args.policy_pack, args.cwd)
+        preview, log, failure = run_preview(args.stack, args.policy_pack, args.cwd)
         if args.json_out:
             _write(json.dumps(preview, indent=2) + "\n", args.json_out)
         stack = args.stack
     else:
         preview = json.loads(args.preview.read_text())
-        violations, failure = _load_events(args.events), None
+        log, failure = _load_events(args.events), None
         stack = args.stack or args.preview.stem
-    text, verdict = render(preview, stack=stack, policy_violations=violations, failure=failure)
+    text, verdict = render(preview, stack=stack, events=log, failure=failure)
     _write(text, args.out)
     if args.out:
         state = ("blocked" if verdict.blocked else

@@ -38,6 +38,13 @@ def toolchain_environment() -> dict[str, str]:
     return dict(item.split("=", 1) for item in out.split("\0") if "=" in item)
 
 
+def pinned_version(package: str) -> str:
+    for line in (REPO / "requirements.txt").read_text().splitlines():
+        if line.startswith(f"{package}=="):
+            return line.split("==", 1)[1].split()[0]
+    raise AssertionError(f"{package} is not pinned in requirements.txt")
+
+
 @dataclass(frozen=True)
 class Engine:
     env: dict[str, str]
@@ -65,6 +72,14 @@ def engine(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Engine]:
     env = toolchain_environment()
     if shutil.which("pulumi", path=env["PATH"]) is None:
         pytest.skip(reason="no pulumi binary on the toolchain PATH: run `make setup` first")
+    for provider in ("openstack", "random", "tls"):
+        version = pinned_version(f"pulumi-{provider}")
+        plugin = (Path(env["PULUMI_HOME"]) / "plugins" / f"resource-{provider}-v{version}"
+                  / f"pulumi-resource-{provider}")
+        if not plugin.exists():
+            pytest.skip(reason=f"pulumi-resource-{provider} v{version} is not installed in "
+                        f"{env['PULUMI_HOME']}: `make setup` could not build it "
+                        "(docs/toolchain.md)")
     clouds = Path(env.get("OS_CLIENT_CONFIG_FILE", str(DEFAULT_CLOUDS_YAML)))
     if not clouds.is_file():
         pytest.skip(reason=f"{clouds} missing: the local cloud is not up (run `make lab-up`)")
@@ -95,20 +110,19 @@ def lab_config() -> dict[str, Any]:
     return config
 
 
-def preview(engine: Engine, stack: str) -> tuple[dict[str, Any], list[summary.PolicyViolation],
-                                                 str | None]:
+def preview(engine: Engine, stack: str) -> tuple[dict[str, Any], summary.EventLog, str | None]:
     return summary.run_preview(stack, [str(PACK)], engine.project, env=engine.env)
 
 
 def test_lab_stack_passes_the_pack(engine: Engine) -> None:
     stack = engine.new_stack(lab_config())
-    result, violations, failure = preview(engine, stack)
+    result, log, failure = preview(engine, stack)
     assert failure is None, failure
-    assert [v for v in violations if v.level == "mandatory"] == []
+    assert [v for v in log.violations if v.level == "mandatory"] == []
     # The pack ran: its stack rules were analyzed without a mandatory finding, and the preview
     # plans the whole platform.
     assert result["changeSummary"]["create"] > 50
-    text, verdict = summary.render(result, stack=stack, policy_violations=violations)
+    text, verdict = summary.render(result, stack=stack, events=log)
     assert verdict.exit_code == summary.EXIT_OK, text
     assert "| `database_password` | secret |" in text
 
@@ -117,14 +131,13 @@ def test_database_floating_ips_are_rejected_naming_the_rule(engine: Engine) -> N
     config = lab_config()
     config["config"]["paasmas:database"]["floating_ips"] = True
     stack = engine.new_stack(config)
-    result, violations, failure = preview(engine, stack)
+    result, log, failure = preview(engine, stack)
     assert failure is not None  # a mandatory violation fails the preview
-    mandatory = [v for v in violations if v.level == "mandatory"]
+    mandatory = [v for v in log.violations if v.level == "mandatory"]
     assert {v.policy for v in mandatory} == {"no-floating-ip-on-private-nodes"}
     assert len(mandatory) == 3
     assert all("database node" in v.message for v in mandatory)
-    text, verdict = summary.render(result, stack=stack, policy_violations=violations,
-                                   failure=failure)
+    text, verdict = summary.render(result, stack=stack, events=log, failure=failure)
     assert verdict.exit_code == summary.EXIT_BLOCKED
     assert "`no-floating-ip-on-private-nodes` | mandatory" in text
     # The CLI itself names the rule too.

@@ -1,6 +1,10 @@
-"""The preview summary on recorded `pulumi preview --json` output (fixtures in the engine's shape:
-pkg/backend/display/json.go PreviewDigest, secrets as "[secret]", computed values as the
-engine's placeholder) and on `--event-log` policy events."""
+"""The preview summary on `pulumi preview --json` output and its `--event-log`.
+
+`recorded-dynamic-*` were recorded from the real engine (v3.260.0) on a program of
+`pulumi.dynamic` resources (only `stackTrace`/`sourcePosition` removed). The `preview-*` and
+`events-*` fixtures describe PaaSmas changes in the same shape (pkg/backend/display/json.go
+PreviewDigest: the root stack's step carries no outputs, secrets show as "[secret]", computed
+values as the engine's placeholder; stack outputs and policy events come from the event log)."""
 
 from __future__ import annotations
 
@@ -27,8 +31,29 @@ def load(name: str) -> dict[str, Any]:
     return data
 
 
-def render(name: str, **kwargs: Any) -> tuple[str, summary.Verdict]:
-    return summary.render(load(name), stack="lab", **kwargs)
+def events(name: str) -> summary.EventLog:
+    return summary.read_event_log((FIXTURES / name).read_text().splitlines())
+
+
+def render(name: str, log: str | None = None, **kwargs: Any) -> tuple[str, summary.Verdict]:
+    log = log or name.replace("preview-", "events-").replace(".json", ".jsonl")
+    return summary.render(load(name), stack="lab", events=events(log), **kwargs)
+
+
+def test_recorded_engine_preview() -> None:
+    preview = load("recorded-dynamic-preview.json")
+    log = events("recorded-dynamic-events.jsonl")
+    assert log.outputs == {"database_password": "[secret]",
+                           "server_address": summary.UNKNOWN}
+    changes = summary.read_changes(preview["steps"])
+    assert [(c.op, c.name, c.forced_by) for c in changes] == [
+        ("replace", "data-volume", ("label",)), ("update", "server", ())]
+    text, verdict = summary.render(preview, stack="mini", events=log)
+    assert verdict == summary.Verdict(destructive=True, blocked=False)
+    assert "| replace | 1 |" in text and "| same | 1 |" in text
+    assert "| replace | `data-volume` | dynamic:Resource | stack (top level) | `label` |" in text
+    assert "| `database_password` | secret |" in text
+    assert "[!CAUTION]" not in text  # not an OpenStack volume
 
 
 def test_first_preview_creates_everything_and_is_not_destructive() -> None:
@@ -88,16 +113,17 @@ def test_replacement_steps_collapse_and_plain_secret_outputs_block() -> None:
 
 
 def test_policy_violations_from_the_event_log_block() -> None:
-    events = summary.read_policy_events((FIXTURES / "events-violation.jsonl").read_text()
-                                        .splitlines())
-    assert [(v.policy, v.level) for v in events] == [
+    log = events("events-violation.jsonl")
+    assert [(v.policy, v.level) for v in log.violations] == [
         ("no-floating-ip-on-private-nodes", "mandatory"), ("pinned-container-images", "advisory")]
-    text, verdict = render("preview-create.json", policy_violations=events)
+    text, verdict = render("preview-create.json", "events-violation.jsonl")
     assert verdict.exit_code == summary.EXIT_BLOCKED
     assert "1 mandatory policy violation(s)" in text
     assert ("| `no-floating-ip-on-private-nodes` | mandatory | `paasmas-database-nodes-fip-0` |"
             in text)
-    advisory_only, verdict = render("preview-create.json", policy_violations=events[1:])
+    advisory_only, verdict = summary.render(
+        load("preview-create.json"), stack="lab",
+        events=summary.EventLog(log.violations[1:], log.outputs))
     assert verdict.exit_code == summary.EXIT_OK
     assert "| `pinned-container-images` | advisory | stack |" in advisory_only
 
