@@ -16,6 +16,7 @@ from enum import StrEnum
 from typing import Any, TypeVar
 
 NAMESPACE = "paasmas"
+CLOUD_KEY = "openstack:cloud"
 
 StrEnumT = TypeVar("StrEnumT", bound=StrEnum)
 
@@ -105,6 +106,8 @@ class PaasConfig:
     load_balancer_floating_ip: str | None
     cluster_cidr: ipaddress.IPv4Network
     service_cidr: ipaddress.IPv4Network
+    # Octavia provider for the load balancers each app's gateway gets from the cloud controller.
+    app_load_balancer_provider: str
 
 
 @dataclass(frozen=True)
@@ -163,6 +166,8 @@ class PlatformConfig:
     downloads: DownloadsConfig = field(
         default_factory=lambda: DownloadsConfig(None, None, (), None)
     )
+    # The clouds.yaml entry (`openstack:cloud`); None when credentials come from OS_* variables.
+    cloud: str | None = None
 
 
 # ---------------------------------------------------------------------------------------------
@@ -502,10 +507,15 @@ def _paas(s: _Section, default_image: str | None) -> PaasConfig:
                           private=True)
     service = _parse_cidr(s, "service_cidr", s.string("service_cidr", "10.43.0.0/16"),
                           private=True)
+    app_lb_provider = s.string("app_load_balancer_provider", "amphora") or "amphora"
+    if not re.fullmatch(r"[a-z][a-z0-9_-]*", app_lb_provider):
+        s.problem("app_load_balancer_provider", f"{app_lb_provider!r} is not a provider name",
+                  "name an Octavia provider (`openstack loadbalancer provider list`), "
+                  "e.g. amphora or ovn")
     s.finish()
     return PaasConfig(node, domain, allowed, admin, lb_fip,
                       cluster or ipaddress.IPv4Network("10.42.0.0/16"),
-                      service or ipaddress.IPv4Network("10.43.0.0/16"))
+                      service or ipaddress.IPv4Network("10.43.0.0/16"), app_lb_provider)
 
 
 def _jenkins(s: _Section, default_image: str | None) -> JenkinsConfig:
@@ -600,6 +610,7 @@ def load(raw: Mapping[str, Any]) -> PlatformConfig:
     """Typed config from `paasmas:*` stack values; raises ConfigError listing every problem."""
     problems: list[str] = []
     data: dict[str, Any] = {}
+    cloud = raw.get(CLOUD_KEY) or None
     for full_key, value in raw.items():
         namespace, _, key = full_key.partition(":")
         if namespace != NAMESPACE:
@@ -621,7 +632,7 @@ def load(raw: Mapping[str, Any]) -> PlatformConfig:
     if problems:
         raise ConfigError(problems)
     return PlatformConfig(network, access, azs, bastion, paas, jenkins, database, pipeline,
-                          downloads)
+                          downloads, cloud)
 
 
 def _decode(value: Any) -> Any:
@@ -635,12 +646,12 @@ def _decode(value: Any) -> Any:
 
 
 def stack_config_values() -> dict[str, Any]:
-    """The raw `paasmas:*` values of the running Pulumi stack (the only reader of its config)."""
+    """The running stack's `paasmas:*` values and `openstack:cloud` (the only config reader)."""
     from pulumi.runtime import config as runtime_config
 
     values: dict[str, Any] = dict(runtime_config.get_config_env())
     values.update(runtime_config.CONFIG.get())
-    return {k: v for k, v in values.items() if k.startswith(f"{NAMESPACE}:")}
+    return {k: v for k, v in values.items() if k.startswith(f"{NAMESPACE}:") or k == CLOUD_KEY}
 
 
 def iter_roles(cfg: PlatformConfig) -> Iterator[tuple[str, NodeRoleConfig]]:

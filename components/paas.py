@@ -10,7 +10,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import pulumi
+import pulumi_openstack as openstack
 
+from components.cloud_cleanup import ClusterLoadBalancerCleanup
 from components.config import PaasConfig
 from components.loadbalancer import (
     HealthCheck,
@@ -22,6 +24,7 @@ from components.node_group import NodeEnvironment, NodeGroup, NodeGroupArgs, Nod
 from components.planning import (
     etcd_client_endpoints,
     etcd_members,
+    identity_endpoint,
     node_name,
     paas_builder_remote,
     paas_controller_url,
@@ -34,9 +37,11 @@ from components.userdata import (
     PAAS_HTTPS_NODE_PORT,
     EtcdClientContext,
     NodeContext,
+    OpenStackCloudProviderContext,
     PaasContext,
     Role,
     TlsBundle,
+    cloud_controller_load_balancer_prefix,
     render_cloud_config,
 )
 
@@ -54,6 +59,8 @@ class PaasClusterArgs:
     node_security_group_id: pulumi.Input[str]
     lb_security_group_id: pulumi.Input[str]
     secrets: PlatformSecrets
+    external_network_id: pulumi.Input[str]
+    cloud: str | None  # clouds.yaml entry, for removing what the cluster created on destroy
 
 
 class PaasCluster(pulumi.ComponentResource):
@@ -82,6 +89,30 @@ class PaasCluster(pulumi.ComponentResource):
 
         hostnames = [node_name(env.prefix, "paas", i) for i in range(cfg.node.size)]
 
+        # App gateways get Octavia load balancers from openstack-cloud-controller-manager, which
+        # acts with an application credential of the stack's own user (docs/cloud-config.md).
+        scope = openstack.identity.get_auth_scope_output(
+            name="current", opts=pulumi.InvokeOptions(parent=self))
+        credential = openstack.identity.ApplicationCredential(
+            f"{name}-ccm-credential", name=f"{env.prefix}-ccm",
+            description="PaaSmas: the PaaS cluster's OpenStack cloud controller",
+            secret=secrets.cloud_controller_secret,
+            opts=pulumi.ResourceOptions(parent=self))
+        cleanup = ClusterLoadBalancerCleanup(
+            f"{name}-ccm-cleanup", name_prefix=cloud_controller_load_balancer_prefix(env.prefix),
+            cloud=args.cloud, subnet_id=env.subnet_id, opts=pulumi.ResourceOptions(parent=self))
+        cloud_provider = pulumi.Output.all(
+            catalog=scope.service_catalogs, region=scope.region, id=credential.id,
+            secret=secrets.cloud_controller_secret, subnet=env.subnet_id,
+            floating=args.external_network_id,
+            # data-flow dependency: nodes are created after, and destroyed before, the cleanup
+            cleanup=cleanup.id,
+        ).apply(lambda v: OpenStackCloudProviderContext(
+            auth_url=identity_endpoint(v["catalog"], v["region"]), region=v["region"],
+            application_credential_id=v["id"], application_credential_secret=v["secret"],
+            subnet_id=v["subnet"], floating_network_id=v["floating"], cluster_name=env.prefix,
+            lb_provider=cfg.app_load_balancer_provider))
+
         def user_data(slot: NodeSlot,
                       addresses: Sequence[pulumi.Output[str]]) -> pulumi.Output[str]:
             cert = secrets.issue(f"{name}-etcd-{slot.index}", slot.hostname,
@@ -91,7 +122,7 @@ class PaasCluster(pulumi.ComponentResource):
                 addresses=pulumi.Output.all(*addresses), address=slot.address,
                 cert=cert.cert_pem, key=cert.key_pem, ca=secrets.ca.cert_pem,
                 token=secrets.k3s_token, domain=self.domain,
-                admin_password=secrets.paas_admin_password)
+                admin_password=secrets.paas_admin_password, cloud_provider=cloud_provider)
             return values.apply(lambda v: render_cloud_config(PaasContext(
                 node=NodeContext(env.stack, Role.PAAS, slot.index, slot.hostname, v["address"],
                                  env.ssh_user, env.downloads),
@@ -99,7 +130,7 @@ class PaasCluster(pulumi.ComponentResource):
                                        TlsBundle(v["ca"], v["cert"], v["key"])),
                 k3s_token=v["token"], domain=v["domain"], admin_username=cfg.admin_username,
                 admin_password=v["admin_password"], cluster_cidr=str(cfg.cluster_cidr),
-                service_cidr=str(cfg.service_cidr))))
+                service_cidr=str(cfg.service_cidr), cloud_provider=v["cloud_provider"])))
 
         self.nodes = NodeGroup(
             f"{name}-nodes",

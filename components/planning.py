@@ -14,8 +14,9 @@ Fixed-address layout of a subnet the stack creates (a /24 or larger):
 from __future__ import annotations
 
 import ipaddress
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 ROLE_ORDER = ("bastion", "paas", "jenkins", "database", "db-lb")
 FIRST_FIXED_OFFSET = 10
@@ -105,3 +106,16 @@ def paas_controller_url(domain: str) -> str:
 def paas_builder_remote(domain: str) -> str:
     """The builder's git remote: the shared gateway's TCP listener on 2222."""
     return f"ssh://git@drycc-builder.{domain}:2222"
+
+
+def identity_endpoint(catalog: Sequence[Mapping[str, Any]], region: str) -> str:
+    """Keystone's public URL from a token's service catalog (what in-cluster clients use)."""
+    for service in catalog:
+        if service.get("type") != "identity":
+            continue
+        endpoints = [e for e in service.get("endpoints") or () if e.get("interface") == "public"]
+        in_region = [e for e in endpoints if e.get("region") in (region, "", None)]
+        for endpoint in in_region or endpoints:
+            url = str(endpoint["url"]).rstrip("/")
+            return url if url.endswith("/v3") else f"{url}/v3"
+    raise ValueError("the service catalog has no public identity endpoint")

@@ -91,7 +91,9 @@ class Platform(pulumi.ComponentResource):
         paas = PaasCluster(
             f"{name}-paas",
             PaasClusterArgs(config=cfg.paas, env=env, node_security_group_id=groups.ids[PAAS],
-                            lb_security_group_id=groups.ids[PAAS_LB], secrets=secrets),
+                            lb_security_group_id=groups.ids[PAAS_LB], secrets=secrets,
+                            external_network_id=network.external_network_id,
+                            cloud=cfg.cloud),
             opts=child)
         database = DatabaseCluster(
             f"{name}-database",

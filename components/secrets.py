@@ -50,6 +50,8 @@ class PlatformSecrets(pulumi.ComponentResource):
         self.jenkins_admin_password = _password(f"{name}-jenkins-admin", self)
         self.paas_admin_password = _password(f"{name}-paas-admin", self)
         self.k3s_token = _password(f"{name}-k3s-token", self, length=48)
+        # The in-cluster OpenStack cloud controller's application credential secret.
+        self.cloud_controller_secret = _password(f"{name}-ccm-secret", self, length=48)
 
         ca_key = tls.PrivateKey(f"{name}-ca-key", algorithm="ECDSA", ecdsa_curve="P256",
                                 opts=pulumi.ResourceOptions(parent=self))

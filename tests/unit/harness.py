@@ -123,6 +123,16 @@ class RecordingMocks(pulumi.runtime.Mocks):
             return {"id": f"router-{name}", "name": name}, []
         if token == "openstack:images/getImage:getImage":
             return {"id": f"image-{name}", "name": name}, []
+        if token == "openstack:identity/getAuthScope:getAuthScope":
+            return {"id": "current", "region": "RegionOne", "projectId": "project-unit",
+                    "serviceCatalogs": [
+                        {"type": "identity", "name": "keystone", "id": "k",
+                         "endpoints": [
+                             {"interface": "internal", "region": "RegionOne", "id": "i",
+                              "regionId": "RegionOne", "url": "http://internal:5000"},
+                             {"interface": "public", "region": "RegionOne", "id": "p",
+                              "regionId": "RegionOne", "url": "https://keystone.unit:5000/v3"},
+                         ]}]}, []
         if token == "openstack:compute/getKeypair:getKeypair":
             return {"id": name, "name": name, "publicKey": "ssh-ed25519 AAAA"}, []
         raise AssertionError(f"unexpected invoke {token}")

@@ -274,3 +274,20 @@ def test_replace_on_user_data_change_is_explicit() -> None:
     run = run_program(with_changes(LAB, database={"replace_on_user_data_change": True}))
     for record in servers(run, "database"):
         assert run.options[record.name].ignore_changes == ()
+
+
+def test_cloud_controller_gets_an_application_credential_and_a_cleanup_on_destroy() -> None:
+    run = lab_run()
+    (credential,) = run.mocks.of_type("identity/applicationCredential:ApplicationCredential")
+    assert credential.inputs["name"] == "paasmas-unit-ccm"
+    assert "secret" in credential.secret_inputs
+    first = servers(run, "paas")[0].inputs["userData"]
+    assert "auth-url=https://keystone.unit:5000/v3" in first
+    assert f"application-credential-id={resource_id(credential)}" in first
+    assert credential.inputs["secret"] in first  # the secret reaches the node, secretly
+    assert "lb-provider=amphora" in first
+    (cleanup,) = [r for r in run.mocks.resources if r.type == "pulumi-python:dynamic:Resource"]
+    assert cleanup.inputs["name_prefix"] == "kube_service_paasmas-unit_"
+    assert cleanup.inputs["subnet_id"] == "paasmas-network-subnet-id"
+    # later nodes carry no cloud controller: only the first node installs the platform
+    assert "application-credential-id" not in servers(run, "paas")[1].inputs["userData"]
