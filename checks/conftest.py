@@ -211,4 +211,11 @@ def ssh(platform: Platform, pytestconfig: pytest.Config,
 
 @pytest.fixture
 def host(node: Node, ssh: SshAccess) -> testinfra.host.Host:
-    return ssh.host(node)
+    connected = ssh.host(node)
+    try:
+        connected.backend.client  # noqa: B018 (connects once per host and worker)
+    except (OSError, paramiko.SSHException) as error:
+        del ssh.hosts[connect_name(ssh.platform, node)]
+        pytest.fail(f"{node}: SSH through the bastion expected to connect, found "
+                    f"{type(error).__name__}: {error}", pytrace=False)
+    return connected

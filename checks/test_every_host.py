@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import paramiko  # type: ignore[import-untyped]
 import pytest
 import testinfra.host
 
@@ -23,7 +24,11 @@ ROLE = None  # every host
 
 
 def test_sshd_offers_public_keys_only(node: Node, ssh: SshAccess) -> None:
-    offered = ssh.offered_auth_methods(node)
+    try:
+        offered = ssh.offered_auth_methods(node)
+    except (OSError, paramiko.SSHException) as error:
+        pytest.fail(f"{node}: SSH through the bastion expected to connect, found "
+                    f"{type(error).__name__}: {error}", pytrace=False)
     assert offered == ["publickey"], (
         f"{node}: sshd offers authentication methods expected ['publickey'], found {offered}")
 

@@ -681,6 +681,51 @@ class HostLab:
                 and all(self.wsrep_status(h) == "Synced Primary" for h in databases)
                 and sorted(self.discovery_members(databases[0])) == addresses)
 
+    def restore(self, timeout: float = 180) -> float:
+        """Undo any fault: links up, every service that should run running again (in the
+        order a boot starts them), then wait until healthy. Returns the seconds it took."""
+        started = time.monotonic()
+        for host in self.hosts():
+            self.restore_link(host)
+            if not self.running(host, "sshd"):
+                self.start_sshd(host)
+        for host in self.hosts(Role.PAAS):
+            if not self.running(host, "etcd-member"):
+                self.start_etcd(host)
+        for host in self.hosts(Role.DATABASE):
+            if not self.running(host, "paasmas-pxc"):
+                self.start_database(host)
+            for service in ("paasmas-db-discovery", "paasmas-clustercheck"):
+                if not self.running(host, service):
+                    self.start_database_agent(host, service)
+        for host in self.hosts(Role.DB_LB):
+            if not (self.running(host, "paasmas-haproxy")
+                    and self.running(host, "paasmas-haproxy-agent")):
+                self.stop(host, "paasmas-haproxy-agent")
+                self.stop(host, "paasmas-haproxy")
+                self.start_haproxy(host)
+        self.wait(self.healthy, timeout, "the lab healthy again")
+        return time.monotonic() - started
+
+    def delete_discovery_key(self, host: LabHost) -> None:
+        """Remove `host`'s discovery key from etcd behind its agent's back."""
+        env = self.database_env(host)
+        key = base64.b64encode(f"{env['DISCOVERY_PREFIX']}{host.address}".encode()).decode()
+        self.etcd_curl(host, "/v3/kv/deleterange", json.dumps({"key": key}),
+                       member=self.hosts(Role.PAAS)[0])
+
+    def haproxy_states(self, host: LabHost) -> dict[str, str]:
+        """Backend server -> state, as HAProxy's stats page says."""
+        text = self.run(host, ["curl", "-sS", "--fail", "--max-time", "3",
+                               "http://127.0.0.1:8405/stats;csv"], timeout=10).stdout
+        states = {}
+        for line in text.splitlines():
+            fields = line.split(",")
+            if len(fields) > 17 and fields[0] == "galera" and fields[1] not in (
+                    "FRONTEND", "BACKEND"):
+                states[fields[1]] = fields[17]
+        return states
+
     # ---- what the checks get ------------------------------------------------------------------
     def write_outputs(self) -> None:
         """An outputs file shaped like `pulumi stack output --json --show-secrets`."""
