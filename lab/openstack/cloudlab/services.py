@@ -128,7 +128,7 @@ def services(p: LabPaths) -> list[Service]:
                 "--innodb-buffer-pool-size=128M",
                 "--character-set-server=utf8mb4",
                 "--collation-server=utf8mb4_general_ci",
-                "--log-error=",  # to stderr, i.e. the lab log
+                f"--log-error={p.logfile('mariadb')}",
             ),
             unix_socket=str(p.mysql_socket),
         ),
