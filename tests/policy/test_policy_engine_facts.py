@@ -91,6 +91,10 @@ def pulumi(env: dict[str, str], cwd: Path, *args: str,
            check: bool = True) -> subprocess.CompletedProcess[str]:
     result = subprocess.run(["pulumi", *args], cwd=cwd, env=env, capture_output=True, text=True,
                             timeout=600, check=False)
+    if "method RunPlugin not implemented" in result.stderr + result.stdout:
+        pytest.fail("the toolchain's Python language host does not implement RunPlugin, which "
+                    "the engine uses to start Python policy packs (docs/policy.md, 'How the "
+                    "pack runs')")
     assert result.returncode == 0 or not check, (
         f"pulumi {' '.join(args)} exited {result.returncode}\n"
         f"{result.stdout[-3000:]}\n{result.stderr[-3000:]}")
