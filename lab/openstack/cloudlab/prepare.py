@@ -209,7 +209,6 @@ def ensure_compute_hosts(conn: Any, p: LabPaths, discover: Callable[[], None]) -
 
 
 def ensure_volume_service(conn: Any, p: LabPaths) -> None:
-
     def volume_up() -> bool:
         services = conn.block_storage.get("/os-services").json()["services"]
         return any(v["binary"] == "cinder-volume" and v["state"] == "up" for v in services)
