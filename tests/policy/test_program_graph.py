@@ -63,7 +63,8 @@ def _hide_ids(value: Any, ids: set[str]) -> Any:
     return value
 
 
-def policy_resources(run: ProgramRun, *, preview: bool = False) -> list[Any]:
+def policy_resources(run: ProgramRun, *, preview: bool = False,
+                     unprotect: bool = False) -> list[Any]:
     """The program's resources as the pack's stack rules receive them."""
     mocks = run.mocks
     assert isinstance(mocks, StateRecordingMocks)
@@ -76,7 +77,8 @@ def policy_resources(run: ProgramRun, *, preview: bool = False) -> list[Any]:
         props = _hide_ids(mocks.states[record.name], hidden)
         options = run.options.get(record.name)
         built[record.name] = resource(record.type, record.name, props,
-                                      protect=bool(options and options.protect),
+                                      protect=bool(options and options.protect
+                                                   and not unprotect),
                                       deps={k: v for k, v in deps.items() if v})
     stack = resource(rules.STACK, "paasmas-unit", run.outputs)
     return [*built.values(), stack]
@@ -129,8 +131,24 @@ def test_every_server_of_the_program_runs_pinned_images(mode: str,
     roles = {rules.role(s) for s in servers}
     assert roles == {"bastion", "paas", "jenkins", "database"} | (
         {"db-lb"} if mode == "haproxy" else set())
-    scanned = 0
+    images: dict[str, set[str]] = {}
     for server in servers:
         assert run_resource(rules.validate_pinned_images, server).messages == [], server.name
-        scanned += len(rules.scan_images(server.props["userData"]).references)
-    assert scanned >= 6  # etcd x3, PXC x3 (and Jenkins' base image, HAProxy)
+        found = rules.scan_images(server.props["userData"]).references
+        images.setdefault(str(rules.role(server)), set()).update(
+            i.reference.split("@")[0].rsplit(":", 1)[0] for i in found)
+    # The scan finds what cloud-config/pins.yaml pins for each role.
+    assert images["paas"] == {"quay.io/coreos/etcd"}
+    assert images["database"] == {"docker.io/percona/percona-xtradb-cluster"}
+    assert images["jenkins"] == {"docker.io/jenkins/jenkins"}
+    assert images["bastion"] == set()
+    if mode == "haproxy":
+        assert images["db-lb"] == {"docker.io/percona/haproxy"}
+
+
+def test_database_without_protection_is_rejected(monkeypatch: pytest.MonkeyPatch) -> None:
+    """As if the program dropped `protect=True`: every database server and volume is named."""
+    resources = policy_resources(run_program(LAB, monkeypatch), preview=True, unprotect=True)
+    found = stack_violations(resources)
+    assert list(found) == ["database-protected"]
+    assert len(found["database-protected"]) == 6  # 3 servers, 3 data volumes
