@@ -63,7 +63,6 @@ SEC_GROUP = "openstack:networking/secGroup:SecGroup"
 SEC_GROUP_RULE = "openstack:networking/secGroupRule:SecGroupRule"
 FLOATING_IP = "openstack:networking/floatingIp:FloatingIp"
 FLOATING_IP_ASSOCIATE = "openstack:networking/floatingIpAssociate:FloatingIpAssociate"
-COMPUTE_FLOATING_IP_ASSOCIATE = "openstack:compute/floatingIpAssociate:FloatingIpAssociate"
 VOLUME = "openstack:blockstorage/volume:Volume"
 SERVER_GROUP = "openstack:compute/serverGroup:ServerGroup"
 LOAD_BALANCER = "openstack:loadbalancer/loadBalancer:LoadBalancer"
@@ -262,9 +261,8 @@ def validate_no_open_ingress(args: StackValidationArgs, report: ReportViolation)
 
 
 def _floating_ip_targets(graph: Graph, fip: PolicyResource) -> list[PolicyResource]:
-    """The servers a floating IP reaches: through its port, or directly (compute association)."""
-    if fip.resource_type == COMPUTE_FLOATING_IP_ASSOCIATE:
-        return [s for s in graph.referenced(fip, "instanceId") if s.resource_type == INSTANCE]
+    """The servers a floating IP reaches through its port (pulumi-openstack 5 associates floating
+    IPs with ports only)."""
     servers: list[PolicyResource] = []
     for target in graph.referenced(fip, "portId"):
         if target.resource_type == PORT:
@@ -277,7 +275,7 @@ def _floating_ip_targets(graph: Graph, fip: PolicyResource) -> list[PolicyResour
 def validate_no_floating_ip_on_private_nodes(args: StackValidationArgs,
                                              report: ReportViolation) -> None:
     graph = Graph(args.resources)
-    for fip in graph.of_type(FLOATING_IP, FLOATING_IP_ASSOCIATE, COMPUTE_FLOATING_IP_ASSOCIATE):
+    for fip in graph.of_type(FLOATING_IP, FLOATING_IP_ASSOCIATE):
         for server in _floating_ip_targets(graph, fip):
             server_role = role(server)
             if server_role in PRIVATE_ROLES:
