@@ -49,7 +49,8 @@ pulumi.export("plain_value", "pl41n-value-456")
 PROBE = '''
 import json, os, sys
 sys.path.insert(0, {repo!r})
-from pulumi_policy import EnforcementLevel, PolicyPack, StackValidationPolicy
+from pulumi_policy import (EnforcementLevel, PolicyPack, ResourceValidationPolicy,
+                           StackValidationPolicy)
 from policy.rules import UNKNOWN, get
 
 
@@ -74,8 +75,18 @@ def record(args, report):
         out.write(json.dumps(found) + "\\n")
 
 
+def read_inputs(args, report):
+    # Reads an input that is unknown during preview, like a server's user data.
+    if args.name == "server":
+        line = json.dumps({{"volume": args.props["volume"]}}) + "\\n"
+        with open(os.environ["PROBE_OUT"] + ".inputs", "a") as out:
+            out.write(line)
+
+
 PolicyPack("probe", [StackValidationPolicy(name="record", description="records what it sees",
-                                           validate=record)],
+                                           validate=record),
+                     ResourceValidationPolicy(name="read-inputs", description="reads inputs",
+                                              validate=read_inputs)],
            enforcement_level=EnforcementLevel.ADVISORY)
 '''
 
@@ -142,10 +153,17 @@ def test_what_stack_policies_see_in_preview_and_update(workspace: Workspace) -> 
 
     preview = pulumi(env, project, "preview", "--non-interactive", *packs)
     assert "paasmas@v0.1.0" in preview.stdout  # the PaaSmas pack loaded and passed
+    # A resource policy reading an unknown input is reported, not run, during preview.
+    assert ("can't run policy 'read-inputs' from policy pack 'probe@v0.0.1' during preview"
+            in preview.stdout)
+    assert not Path(str(out) + ".inputs").exists()
     (planned,) = [json.loads(line) for line in out.read_text().splitlines()]
     out.unlink()
     pulumi(env, project, "up", "--yes", "--skip-preview", "--non-interactive", *packs)
     (applied,) = [json.loads(line) for line in out.read_text().splitlines()]
+    # During the update the same input is known before the resource is created.
+    inputs = [json.loads(line) for line in Path(str(out) + ".inputs").read_text().splitlines()]
+    assert inputs == [{"volume": "id-data"}]
 
     before, after = by_name(planned), by_name(applied)
     # Resource options: protect is visible.
