@@ -198,6 +198,70 @@ def test_volume_attach_and_detach(cloud: Any, tenant: TenantNetwork) -> None:
         assert cloud.block_storage.get_volume(volume.id).attachments == []
 
 
+def test_server_boots_from_an_image_backed_volume(cloud: Any, tenant: TenantNetwork) -> None:
+    """What a role with `boot_volume_size` asks for: Cinder makes the volume from the image."""
+    flavor = cloud.compute.find_flavor("paasmas.small")
+    image = cloud.image.find_image(IMAGE)
+    with ExitStack() as cleanup:
+        server = cloud.compute.create_server(
+            name=unique_name("bfv"),
+            flavor_id=flavor.id,
+            networks=[{"uuid": tenant.network.id}],
+            block_device_mapping=[
+                {
+                    "uuid": image.id,
+                    "source_type": "image",
+                    "destination_type": "volume",
+                    "volume_size": 2,
+                    "boot_index": 0,
+                    "delete_on_termination": True,
+                }
+            ],
+        )
+
+        def delete() -> None:
+            cloud.compute.delete_server(server)
+            cloud.compute.wait_for_delete(server, wait=120)
+
+        cleanup.callback(delete)
+        server = cloud.compute.wait_for_server(server, failures=["ERROR"], wait=180)
+        [attached] = server.attached_volumes
+        volume = cloud.block_storage.get_volume(attached["id"])
+        assert (volume.status, volume.is_bootable, volume.size) == ("in-use", True, 2)
+    # delete_on_termination: the boot volume went with the server.
+    wait_until(
+        "boot volume deleted with its server",
+        lambda: cloud.block_storage.find_volume(volume.id) is None,
+        60,
+    )
+
+
+def test_member_user_makes_an_application_credential_that_authenticates(cloud: Any) -> None:
+    """The platform hands the cloud controller manager an application credential."""
+    import openstack
+
+    user_id = cloud.current_user_id
+    secret = unique_name("secret")
+    credential = cloud.identity.create_application_credential(
+        user=user_id, name=unique_name("appcred"), secret=secret
+    )
+    try:
+        as_credential = openstack.connect(
+            auth_type="v3applicationcredential",
+            auth={
+                "auth_url": cloud.endpoint_for("identity"),
+                "application_credential_id": credential.id,
+                "application_credential_secret": secret,
+            },
+            region_name="RegionOne",
+        )
+        assert as_credential.current_project_id == cloud.current_project_id
+        assert {f.name for f in as_credential.compute.flavors()} >= set(FLAVORS)
+        as_credential.close()
+    finally:
+        cloud.identity.delete_application_credential(user_id, credential)
+
+
 def test_floating_ip_on_a_port(cloud: Any, tenant: TenantNetwork) -> None:
     with ExitStack() as cleanup:
         port = cloud.network.create_port(name=unique_name("port"), network_id=tenant.network.id)
