@@ -12,7 +12,7 @@ stack-select: setup $(STACK_CLOUD)
 	@echo "stack: $(STACK) (backend $(PULUMI_BACKEND_URL))"
 
 up: stack-select ## the whole platform on STACK (default lab): pulumi up, then its outputs
-	pulumi up --yes --non-interactive --stack $(STACK)
+	pulumi up --yes --non-interactive --stack $(STACK) $(POLICY_FLAGS)
 	@$(MAKE) --no-print-directory outputs STACK=$(STACK)
 
 outputs: ## the stack's outputs (the pipeline contract); secrets stay hidden

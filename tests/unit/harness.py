@@ -167,7 +167,7 @@ def run_program(values: dict[str, Any], stack: str = "unit") -> ProgramRun:
         options[args.name] = RecordedOptions(bool(args.opts.protect),
                                              tuple(args.opts.ignore_changes or ()))
 
-    @pulumi.runtime.test
+    @pulumi.runtime.test  # type: ignore[misc]  # the SDK decorator is untyped
     def program() -> Any:
         cfg = load(as_pulumi_config(values))
         platform = Platform("paasmas", cfg, stack=stack, prefix=f"paasmas-{stack}",
