@@ -47,7 +47,8 @@ pulumi.export("pet", pet.id)
 
 
 def provider_pin(toolchain: Toolchain, name: str) -> str:
-    return toolchain.pins[f"pulumi-{name}"]
+    version: str = toolchain.pins[f"pulumi-{name}"]
+    return version
 
 
 def require_plugin(toolchain: Toolchain, name: str) -> None:
