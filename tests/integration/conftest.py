@@ -9,7 +9,7 @@ import pytest
 from lab_cloud import clouds_yaml, connect, leftovers
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def cloud() -> Iterator[Any]:
     """openstacksdk connection as user `paasmas` in project `paasmas` (cloud `paasmas-lab`)."""
     path = clouds_yaml()
@@ -20,9 +20,9 @@ def cloud() -> Iterator[Any]:
     conn.close()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def clean_project(cloud: Any) -> Iterator[None]:
-    """Fails at the end if any test of this run left something behind in the project."""
+    """Fails at the end of the module if any of its tests left something behind in the project."""
     yield
     left = leftovers(cloud)
     assert not left, f"tests did not clean up: {left}"
