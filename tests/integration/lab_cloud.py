@@ -87,3 +87,34 @@ def leftovers(conn: Any, prefix: str = RUN_PREFIX) -> list[str]:
         if (ip.description or "").startswith(prefix)
     ]
     return found
+
+
+def project_residue(conn: Any) -> list[str]:
+    """What a `pulumi destroy` must not leave in the project: servers, ports (but a router's
+    own), volumes, load balancers, floating IPs, routers, networks, security groups but
+    `default`, server groups and key pairs. Each entry names kind, name and id.
+    """
+    project_id = conn.current_project_id
+    router_owners = ("network:router_interface", "network:router_gateway", "network:ha_router")
+    found = [f"server {s.name} ({s.id})" for s in conn.compute.servers()]
+    found += [f"server group {g.name} ({g.id})" for g in conn.compute.server_groups()]
+    found += [f"key pair {k.name}" for k in conn.compute.keypairs()]
+    found += [f"volume {v.name} ({v.id})" for v in conn.block_storage.volumes()]
+    found += [f"load balancer {lb.name} ({lb.id})" for lb in conn.load_balancer.load_balancers()]
+    found += [
+        f"floating IP {ip.floating_ip_address} ({ip.id})"
+        for ip in conn.network.ips(project_id=project_id)
+    ]
+    found += [f"router {r.name} ({r.id})" for r in conn.network.routers(project_id=project_id)]
+    found += [
+        f"port {p.name} ({p.id}, {p.device_owner or 'no owner'})"
+        for p in conn.network.ports(project_id=project_id)
+        if p.device_owner not in router_owners
+    ]
+    found += [f"network {n.name} ({n.id})" for n in conn.network.networks(project_id=project_id)]
+    found += [
+        f"security group {g.name} ({g.id})"
+        for g in conn.network.security_groups(project_id=project_id)
+        if g.name != "default"
+    ]
+    return found

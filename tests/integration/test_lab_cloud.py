@@ -20,6 +20,7 @@ from lab_cloud import (
     IMAGE,
     PUBLIC_CIDR_PREFIX,
     PUBLIC_NETWORK,
+    project_residue,
     unique_name,
     wait_lb_active,
     wait_until,
@@ -345,3 +346,25 @@ def test_load_balancer_reaches_active_and_its_vip_takes_a_floating_ip(
 
     # The cascade delete removed the VIP port with the load balancer.
     assert cloud.network.find_port(lb.vip_port_id) is None
+
+
+def test_project_residue_sees_what_a_destroy_must_remove(cloud: Any, tenant: TenantNetwork) -> None:
+    """The check the `pulumi destroy` test relies on: it reports each kind, not the router's
+    own ports or the `default` group, and forgets what was deleted."""
+    with ExitStack() as cleanup:
+        group = cloud.network.create_security_group(name=unique_name("sg"))
+        cleanup.callback(cloud.network.delete_security_group, group)
+        port = cloud.network.create_port(name=unique_name("port"), network_id=tenant.network.id)
+        cleanup.callback(cloud.network.delete_port, port)
+        volume = cloud.block_storage.create_volume(name=unique_name("volume"), size=1)
+        cleanup.callback(cloud.block_storage.wait_for_delete, volume, wait=60)
+        cleanup.callback(cloud.block_storage.delete_volume, volume)
+        cloud.block_storage.wait_for_status(volume, "available", failures=["error"], wait=60)
+        residue = "\n".join(project_residue(cloud))
+        for made in (group, port, volume, tenant.router, tenant.network):
+            assert made.id in residue, made.name
+        for router_port in cloud.network.ports(device_id=tenant.router.id):
+            assert router_port.id not in residue
+        assert "security group default " not in residue
+    residue = "\n".join(project_residue(cloud))
+    assert group.id not in residue and port.id not in residue and volume.id not in residue
