@@ -7,7 +7,9 @@
 #
 # Everything goes under $PAASMAS_CACHE (default ~/.cache/paasmas), never into the repository.
 # A warm run only checks what is there. Each step prints its duration; a failing step says what
-# to do. Environment: GOPROXY as usual; PAASMAS_GO_PARALLEL (default 2) for `go build -p`.
+# to do. Environment: GOPROXY as usual; PAASMAS_GO_PARALLEL (default 2) for `go build -p`;
+# PAASMAS_REQUIRE_PROVIDERS=1 makes a provider plugin the proxy does not serve an error (exit 4)
+# instead of a reported gap.
 set -Eeuo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -262,4 +264,8 @@ log "toolchain: done in $(elapsed "$total_start"); pulumi $("$PULUMI" version) i
 log "toolchain: PULUMI_HOME=$PULUMI_HOME; validator: $PAASMAS_CLOUD_CONFIG_VALIDATE"
 if ((${#missing[@]})); then
     log "toolchain: INCOMPLETE: no provider plugin for: ${missing[*]} (see $STATUS_FILE)"
+    if [[ ${PAASMAS_REQUIRE_PROVIDERS:-0} == 1 ]]; then
+        log "toolchain: PAASMAS_REQUIRE_PROVIDERS=1: failing; see docs/toolchain.md, 'Provider plugins'"
+        exit 4
+    fi
 fi

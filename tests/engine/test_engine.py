@@ -52,12 +52,19 @@ def provider_pin(toolchain: Toolchain, name: str) -> str:
 
 
 def require_plugin(toolchain: Toolchain, name: str) -> None:
-    if not toolchain.plugin_binary(name).exists():
-        pytest.skip(
-            reason=f"pulumi-resource-{name} v{provider_pin(toolchain, name)} is not installed in "
-            f"{toolchain.env['PULUMI_HOME']}: `make setup` could not build it (see "
-            "docs/toolchain.md, 'Provider plugins')"
-        )
+    if toolchain.plugin_binary(name).exists():
+        return
+    # make setup records why it could not provide a plugin (toolchain/build.sh, status file).
+    status = Path(toolchain.env["PULUMI_HOME"]).parent / "status"
+    why = "make setup has not run"
+    if status.exists():
+        for line in status.read_text().splitlines():
+            if line.startswith(f"missing-provider {name} "):
+                why = "make setup could not build it: " + line.split()[-1]
+    pytest.skip(
+        reason=f"pulumi-resource-{name} v{provider_pin(toolchain, name)} is not installed in "
+        f"{toolchain.env['PULUMI_HOME']} ({why}; docs/toolchain.md, 'Provider plugins')"
+    )
 
 
 def up_and_destroy(
