@@ -81,6 +81,7 @@ def test_service_table_runs_one_process_per_api_with_debian_python(lab: LabPaths
         if svc.argv[0].endswith("uwsgi_python3"):
             assert svc.argv[svc.argv.index("--processes") + 1] == "1"
             assert "Connection: close" in svc.argv
+            assert svc.stop_signal == signal.SIGINT  # uWSGI's immediate shutdown
         elif "python" in svc.argv[0]:
             assert svc.argv[0] == "/usr/bin/python3", svc.name
         assert not any(arg.startswith("/etc/") for arg in svc.argv), svc.name

@@ -255,10 +255,11 @@ def down(p: LabPaths) -> int:
     table = services(p)
     # Services first (all at once), then Keystone, then the infrastructure they use.
     for phase in (SERVICES, IDENTITY, INFRA):
-        names = [s.name for s in table if s.phase == phase]
-        results = procs.stop_all([p.pidfile(n) for n in names])
-        for name in names:
-            print(f"{name:28} {results[p.pidfile(name)]}")
+        group = [s for s in table if s.phase == phase]
+        signals = {p.pidfile(s.name): s.stop_signal for s in group}
+        results = procs.stop_all(list(signals), signals=signals)
+        for svc in group:
+            print(f"{svc.name:28} {results[p.pidfile(svc.name)]}")
     return 0
 
 

@@ -113,8 +113,11 @@ def _kill_quietly(pid: int, sig: int) -> None:
         os.kill(pid, sig)
 
 
-def stop_all(pidfiles: Sequence[Path], grace_s: float = 20.0) -> dict[Path, str]:
-    """Stop the processes of these pid files together: SIGTERM, then SIGKILL after grace_s.
+def stop_all(
+    pidfiles: Sequence[Path], grace_s: float = 20.0, signals: Mapping[Path, int] | None = None
+) -> dict[Path, str]:
+    """Stop the processes of these pid files together: SIGTERM (or the signal `signals` names
+    for a pid file), then SIGKILL after grace_s.
 
     Returns what happened to each (stopped, killed, not running).
     """
@@ -129,7 +132,7 @@ def stop_all(pidfiles: Sequence[Path], grace_s: float = 20.0) -> dict[Path, str]
             path.unlink(missing_ok=True)
             result[path] = "not running (stale pid file removed)"
         else:
-            _signal(proc, signal.SIGTERM)
+            _signal(proc, (signals or {}).get(path, signal.SIGTERM))
             live[path] = signalled[path] = proc
     deadline = time.monotonic() + grace_s
     while live and time.monotonic() < deadline:

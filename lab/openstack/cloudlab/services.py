@@ -1,5 +1,6 @@
 """The lab's processes, in start order: what runs, how, and how we know it is ready."""
 
+import signal
 from dataclasses import dataclass, field
 
 from .paths import LabPaths
@@ -52,6 +53,12 @@ class Service:
     unix_socket: str | None = None  # ready when this socket accepts
 
     @property
+    def stop_signal(self) -> int:
+        # uWSGI's graceful SIGTERM can wait for ever on an app's own threads (placement does);
+        # SIGINT is its immediate shutdown. Everything else stops cleanly on SIGTERM.
+        return signal.SIGINT if self.argv[0].endswith("uwsgi_python3") else signal.SIGTERM
+
+    @property
     def api(self) -> Api | None:
         return APIS.get(self.name)
 
@@ -76,8 +83,6 @@ def _uwsgi(port: int, script: str, threads: int, *extra: str) -> tuple[str, ...]
         "Connection: close",
         "--buffer-size",
         "65535",
-        "--hook-master-start",
-        "unix_signal:15 gracefully_kill_them_all",
         "--master",
         # Load the app in the worker only: the master stays small and holds no eventlet state.
         "--lazy-apps",
