@@ -83,12 +83,18 @@ pulumi_ready() {
         && -x $PULUMI_BUILD_DIR/pulumi-resource-pulumi-python ]] \
         && [[ $("$PULUMI_BUILD_DIR/pulumi" version) == "v$PULUMI_VERSION" ]]
 }
+HOST_KEY_FILE=$PULUMI_BUILD_DIR/pulumi-language-python.key
+language_host_ready() {
+    [[ -x $PULUMI_BUILD_DIR/pulumi-language-python && -f $HOST_KEY_FILE ]] \
+        && [[ $(<"$HOST_KEY_FILE") == "$(language_host_key)" ]]
+}
 validator_ready() { [[ -x $PAASMAS_CLOUD_CONFIG_VALIDATE ]]; }
 plugin_dir() { printf '%s/plugins/resource-%s-v%s' "$PULUMI_HOME" "$1" "$2"; }
 plugin_ready() { [[ -x $(plugin_dir "$1" "$2")/pulumi-resource-$1 ]]; }
 
 all_ready=true
 pulumi_ready || pulumi_on_path || all_ready=false
+pulumi_on_path || language_host_ready || all_ready=false
 validator_ready || all_ready=false
 for provider in "${PROVIDERS[@]}"; do
     read -r name _ package <<<"$provider"
@@ -117,22 +123,41 @@ module_field() {
 }
 module_dir() { module_field "$1" Dir; }
 
-build_pulumi() {
-    local src=$TOOLCHAIN_CACHE/src/pulumi-engine-v$PULUMI_VERSION
-    local stage=$TOOLCHAIN_CACHE/stage-pulumi-v$PULUMI_VERSION
-    rm -rf "$src" "$stage"
-    mkdir -p "$src" "$stage"
-    cp -r "$PAASMAS_ROOT/toolchain/go/pulumi-engine/." "$src/"
+PULUMI_ENGINE_SRC=$TOOLCHAIN_CACHE/src/pulumi-engine-v$PULUMI_VERSION
+PULUMI_LDFLAGS="-s -w -X github.com/pulumi/pulumi/sdk/v3/go/common/version.Version=v$PULUMI_VERSION"
+
+# engine_source: a fresh copy of the wrapper module at the pinned version, tidied.
+engine_source() {
+    rm -rf "$PULUMI_ENGINE_SRC"
+    mkdir -p "$PULUMI_ENGINE_SRC"
+    cp -r "$PAASMAS_ROOT/toolchain/go/pulumi-engine/." "$PULUMI_ENGINE_SRC/"
     (
-        cd "$src"
+        cd "$PULUMI_ENGINE_SRC"
         go mod edit -require="github.com/pulumi/pulumi/pkg/v3@v$PULUMI_VERSION" \
             -require="github.com/pulumi/pulumi/sdk/v3@v$PULUMI_VERSION"
         run "$TOOLCHAIN_CACHE/pulumi-tidy.log" go mod tidy
-        local ldflags="-s -w -X github.com/pulumi/pulumi/sdk/v3/go/common/version.Version=v$PULUMI_VERSION"
-        run "$TOOLCHAIN_CACHE/pulumi-build.log" go build -p "$GO_PARALLEL" -trimpath -tags "$GO_TAGS" \
-            -ldflags "$ldflags" -o "$stage/" \
-            github.com/pulumi/pulumi/pkg/v3/cmd/pulumi ./cmd/pulumi-language-python
     )
+}
+
+# build_language_host DIR: builds our pulumi-language-python into DIR and records its key.
+build_language_host() {
+    local key
+    key=$(language_host_key)
+    engine_source
+    (cd "$PULUMI_ENGINE_SRC" && run "$TOOLCHAIN_CACHE/language-host-build.log" \
+        go build -p "$GO_PARALLEL" -trimpath -tags "$GO_TAGS" -ldflags "$PULUMI_LDFLAGS" \
+        -o "$1/" ./cmd/pulumi-language-python)
+    printf '%s\n' "$key" >"$1/pulumi-language-python.key"
+}
+
+build_pulumi() {
+    local stage=$TOOLCHAIN_CACHE/stage-pulumi-v$PULUMI_VERSION
+    rm -rf "$stage"
+    mkdir -p "$stage"
+    build_language_host "$stage"
+    (cd "$PULUMI_ENGINE_SRC" && run "$TOOLCHAIN_CACHE/pulumi-build.log" \
+        go build -p "$GO_PARALLEL" -trimpath -tags "$GO_TAGS" -ldflags "$PULUMI_LDFLAGS" \
+        -o "$stage/" github.com/pulumi/pulumi/pkg/v3/cmd/pulumi)
     # The executor and the dynamic-provider plugin are scripts shipped in the same sdk release.
     local sdk
     sdk=$(module_dir "github.com/pulumi/pulumi/sdk/v3@v$PULUMI_VERSION")
@@ -146,14 +171,19 @@ build_pulumi() {
 step "pulumi v$PULUMI_VERSION and pulumi-language-python" \
     "see the log above; 'rm -rf $PULUMI_BUILD_DIR' and rerun make setup (cold build: about 20-35 min on 2 cores)"
 PULUMI=$PULUMI_BUILD_DIR/pulumi
-if pulumi_ready; then
+if pulumi_ready && language_host_ready; then
     done_step "cached"
+elif pulumi_ready; then
+    # Only our host changed: rebuild it alone (seconds to a minute), keep the CLI.
+    build_language_host "$PULUMI_BUILD_DIR"
+    language_host_ready
+    done_step "language host rebuilt (key $(language_host_key)); CLI cached"
 elif pulumi_on_path; then
     PULUMI=$(command -v pulumi)
     done_step "using $PULUMI, already at the pinned version"
 else
     build_pulumi
-    pulumi_ready
+    pulumi_ready && language_host_ready
     done_step "built into $PULUMI_BUILD_DIR"
 fi
 

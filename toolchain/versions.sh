@@ -28,3 +28,12 @@ validator_key() {
         | sha256sum | cut -c1-12
 }
 PAASMAS_CLOUD_CONFIG_VALIDATE=$TOOLCHAIN_CACHE/cloud-config-validate-$(validator_key)/cloud-config-validate
+# The language host's content key (its source, the wrapper module, the Pulumi pin): a change to
+# our host rebuilds only the host, not the CLI. build.sh records it next to the binary.
+language_host_key() {
+    {
+        echo "$PULUMI_VERSION"
+        cat "$PAASMAS_ROOT"/toolchain/go/pulumi-engine/{go.mod,tools.go} \
+            "$PAASMAS_ROOT"/toolchain/go/pulumi-engine/cmd/pulumi-language-python/*.go
+    } | sha256sum | cut -c1-12
+}

@@ -9,9 +9,9 @@
 // release and installed next to this binary. The Python side (pulumi on PyPI) does the real work.
 //
 // Implemented: Handshake, GetPluginInfo, GetRequiredPackages (from pulumi-plugin.json files of the
-// installed packages), Run, About, GetProgramDependencies. Not implemented (the engine reports
-// "unimplemented"): code generation, templates, plugin hosting, dependency installation (the
-// project's `make venv` installs the packages).
+// installed packages), Run, About, GetProgramDependencies, RunPlugin (Python policy packs,
+// runplugin.go). Not implemented (the engine reports "unimplemented"): code generation,
+// templates, dependency installation (the project's `make venv` installs the packages).
 package main
 
 import (
