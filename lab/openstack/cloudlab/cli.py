@@ -123,7 +123,7 @@ class Lab:
         pending = [
             s
             for s in self.table
-            if s.phase == phase and not self._shared_epmd(s) and (not only or s.name in only)
+            if s.phase == phase and not self.shared_epmd(s) and (not only or s.name in only)
         ]
         deadline = time.monotonic() + timeout_s
         while pending:
@@ -147,11 +147,11 @@ class Lab:
                 )
             time.sleep(0.5)
 
-    def _shared_epmd(self, svc: Service) -> bool:
+    def shared_epmd(self, svc: Service) -> bool:
         return svc.name == "epmd" and not self.running(svc) and is_ready(svc)
 
     def all_up(self) -> bool:
-        return all((self.running(s) or self._shared_epmd(s)) and is_ready(s) for s in self.table)
+        return all((self.running(s) or self.shared_epmd(s)) and is_ready(s) for s in self.table)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -229,7 +229,7 @@ def up(p: LabPaths) -> int:
     admin.close()
     clock.say("project/user `paasmas`, quotas, network `public`, flavors, image in place")
     render.write_clouds_yaml(p, secrets)
-    dead = [s.name for s in lab.table if not lab.running(s) and not lab._shared_epmd(s)]
+    dead = [s.name for s in lab.table if not lab.running(s) and not lab.shared_epmd(s)]
     if dead:
         raise LabError(dead[0], "process exited after start", p.logfile(dead[0]))
     total = clock.elapsed()
