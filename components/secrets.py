@@ -1,6 +1,7 @@
-"""Generated secrets: passwords from pulumi_random, a CA and node certificates from pulumi_tls.
+"""Generated secrets: passwords, a platform CA and the node certificates it signs.
 
 Nothing secret is ever typed into config or git; everything here is secret in state and outputs.
+The values come from `components/generated.py` (why not pulumi_random / pulumi_tls: see there).
 """
 
 from __future__ import annotations
@@ -9,19 +10,20 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import pulumi
-import pulumi_random as random
-import pulumi_tls as tls
+
+from components.generated import (
+    GeneratedCertificate,
+    GeneratedCertificateAuthority,
+    GeneratedPassword,
+)
 
 # Certificates live long: rotating them means re-rendering user data (see README "Operations").
 CERT_VALIDITY_HOURS = 5 * 365 * 24
-SERVER_AND_CLIENT_USES = ["digital_signature", "key_encipherment", "server_auth", "client_auth"]
-CLIENT_USES = ["digital_signature", "key_encipherment", "client_auth"]
+ORGANIZATION = "PaaSmas"
 
 
 def _password(name: str, parent: pulumi.Resource, length: int = 32) -> pulumi.Output[str]:
-    # No special characters: these values go into shell env files, YAML and MySQL statements.
-    password = random.RandomPassword(name, length=length, special=False,
-                                     opts=pulumi.ResourceOptions(parent=parent))
+    password = GeneratedPassword(name, length=length, opts=pulumi.ResourceOptions(parent=parent))
     return pulumi.Output.secret(password.result)
 
 
@@ -53,43 +55,20 @@ class PlatformSecrets(pulumi.ComponentResource):
         # The in-cluster OpenStack cloud controller's application credential secret.
         self.cloud_controller_secret = _password(f"{name}-ccm-secret", self, length=48)
 
-        ca_key = tls.PrivateKey(f"{name}-ca-key", algorithm="ECDSA", ecdsa_curve="P256",
-                                opts=pulumi.ResourceOptions(parent=self))
-        ca_cert = tls.SelfSignedCert(
-            f"{name}-ca",
-            private_key_pem=ca_key.private_key_pem,
-            is_ca_certificate=True,
-            validity_period_hours=CERT_VALIDITY_HOURS,
-            allowed_uses=["cert_signing", "crl_signing", "digital_signature"],
-            subject=tls.SelfSignedCertSubjectArgs(common_name=f"{name} platform CA",
-                                                  organization="PaaSmas"),
-            opts=pulumi.ResourceOptions(parent=self),
-        )
-        self.ca = CertificateAuthority(ca_cert.cert_pem,
-                                       pulumi.Output.secret(ca_key.private_key_pem))
-        self.register_outputs({"ca_cert_pem": ca_cert.cert_pem})
+        ca = GeneratedCertificateAuthority(
+            f"{name}-ca", common_name=f"{name} platform CA", organization=ORGANIZATION,
+            validity_hours=CERT_VALIDITY_HOURS, opts=pulumi.ResourceOptions(parent=self))
+        self.ca = CertificateAuthority(ca.cert_pem, pulumi.Output.secret(ca.key_pem))
+        self.register_outputs({"ca_cert_pem": ca.cert_pem})
 
     def issue(self, name: str, common_name: str, *, ip_addresses: Sequence[pulumi.Input[str]] = (),
               dns_names: Sequence[str] = (), server: bool = True,
               parent: pulumi.Resource | None = None) -> IssuedCertificate:
         """A key and a certificate signed by the platform CA, children of `parent`."""
-        opts = pulumi.ResourceOptions(parent=parent or self)
-        key = tls.PrivateKey(f"{name}-key", algorithm="ECDSA", ecdsa_curve="P256", opts=opts)
-        request = tls.CertRequest(
-            f"{name}-csr",
-            private_key_pem=key.private_key_pem,
-            ip_addresses=list(ip_addresses),
-            dns_names=list(dns_names),
-            subject=tls.CertRequestSubjectArgs(common_name=common_name, organization="PaaSmas"),
-            opts=opts,
-        )
-        cert = tls.LocallySignedCert(
-            f"{name}-cert",
-            cert_request_pem=request.cert_request_pem,
-            ca_cert_pem=self.ca.cert_pem,
-            ca_private_key_pem=self.ca.key_pem,
-            validity_period_hours=CERT_VALIDITY_HOURS,
-            allowed_uses=SERVER_AND_CLIENT_USES if server else CLIENT_USES,
-            opts=opts,
-        )
-        return IssuedCertificate(cert.cert_pem, pulumi.Output.secret(key.private_key_pem))
+        cert = GeneratedCertificate(
+            f"{name}-cert", ca_cert_pem=self.ca.cert_pem, ca_key_pem=self.ca.key_pem,
+            common_name=common_name, organization=ORGANIZATION,
+            ip_addresses=pulumi.Output.all(*ip_addresses), dns_names=list(dns_names),
+            server=server, validity_hours=CERT_VALIDITY_HOURS,
+            opts=pulumi.ResourceOptions(parent=parent or self))
+        return IssuedCertificate(cert.cert_pem, pulumi.Output.secret(cert.key_pem))

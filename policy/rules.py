@@ -67,8 +67,8 @@ VOLUME = "openstack:blockstorage/volume:Volume"
 SERVER_GROUP = "openstack:compute/serverGroup:ServerGroup"
 LOAD_BALANCER = "openstack:loadbalancer/loadBalancer:LoadBalancer"
 STACK = "pulumi:pulumi:Stack"
-RANDOM_PASSWORD = "random:index/randomPassword:RandomPassword"
-PRIVATE_KEY = "tls:index/privateKey:PrivateKey"
+# Generated passwords, CA and certificates (components/generated.py) are Python dynamic resources.
+GENERATED = "pulumi-python:dynamic:Resource"
 
 # Roles as the program writes them into server and volume metadata ({role, index, stack}).
 DATABASE = "database"
@@ -388,8 +388,7 @@ def _strings(value: Any) -> Iterator[str]:
 
 def secret_material(resources: Iterable[PolicyResource]) -> set[str]:
     """The known values of the stack's generated secrets (passwords, private keys)."""
-    fields = {RANDOM_PASSWORD: ("result", "bcryptHash"),
-              PRIVATE_KEY: ("privateKeyPem", "privateKeyOpenssh", "privateKeyPemPkcs8")}
+    fields = {GENERATED: ("result", "key_pem")}
     found: set[str] = set()
     for resource in resources:
         for field in fields.get(resource.resource_type, ()):

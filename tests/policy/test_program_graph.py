@@ -99,7 +99,7 @@ def test_lab_stack_passes_every_stack_rule(preview: bool, monkeypatch: pytest.Mo
     resources = policy_resources(run_program(LAB, monkeypatch), preview=preview)
     kinds = {r.resource_type for r in resources}
     assert {rules.SEC_GROUP_RULE, rules.FLOATING_IP, rules.VOLUME, rules.SERVER_GROUP,
-            rules.RANDOM_PASSWORD, rules.STACK} <= kinds
+            rules.GENERATED, rules.STACK} <= kinds
     assert stack_violations(resources) == {}
 
 

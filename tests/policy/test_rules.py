@@ -266,8 +266,8 @@ KEY = "-----BEGIN EC PRIVATE KEY-----\nMHcCAQEE\n-----END EC PRIVATE KEY-----\n"
 
 
 def secrets() -> list[Any]:
-    return [resource(rules.RANDOM_PASSWORD, "db-root", {"result": PASSWORD, "length": 24}),
-            resource(rules.PRIVATE_KEY, "ca-key", {"privateKeyPem": KEY})]
+    return [resource(rules.GENERATED, "db-root", {"result": PASSWORD, "length": 24}),
+            resource(rules.GENERATED, "ca", {"key_pem": KEY, "cert_pem": "cert"})]
 
 
 def stack(outputs: dict[str, Any]) -> Any:
@@ -296,7 +296,7 @@ def test_secret_material_in_plain_outputs_fails(outputs: dict[str, Any]) -> None
 
 
 def test_unknown_secrets_during_preview_are_skipped() -> None:
-    unknown_password = resource(rules.RANDOM_PASSWORD, "db-root", {"result": UNKNOWN})
+    unknown_password = resource(rules.GENERATED, "db-root", {"result": UNKNOWN})
     s = stack({"database_host": UNKNOWN, "ssh_user": "core"})
     assert not run_stack(rules.validate_no_plaintext_secret_outputs,
                          [unknown_password, s]).found
@@ -412,15 +412,14 @@ def test_pin_problem(reference: str, problem: str | None) -> None:
 @pytest.mark.parametrize("token", [
     rules.INSTANCE, rules.PORT, rules.SEC_GROUP, rules.SEC_GROUP_RULE, rules.FLOATING_IP,
     rules.FLOATING_IP_ASSOCIATE, rules.VOLUME, rules.SERVER_GROUP, rules.LOAD_BALANCER,
-    rules.RANDOM_PASSWORD, rules.PRIVATE_KEY])
+    ])
 def test_resource_types_exist_in_the_pinned_provider_sdks(token: str) -> None:
     """A renamed type would silently switch a rule off: every token the rules match is one the
     pinned provider packages register."""
     import importlib.util
     from pathlib import Path
 
-    package = {"openstack": "pulumi_openstack", "random": "pulumi_random",
-               "tls": "pulumi_tls"}[token.split(":", 1)[0]]
+    package = {"openstack": "pulumi_openstack"}[token.split(":", 1)[0]]
     spec = importlib.util.find_spec(package)
     assert spec is not None and spec.origin is not None
     sources = Path(spec.origin).parent.rglob("*.py")

@@ -6,6 +6,7 @@ Mock values are derived from resource names (never from call order), so results 
 from __future__ import annotations
 
 import asyncio
+import base64
 import copy
 import hashlib
 import json
@@ -13,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import dill
 import pulumi
 import yaml
 
@@ -48,10 +50,6 @@ def with_changes(values: dict[str, Any], **sections: dict[str, Any]) -> dict[str
 
 def _n(name: str, modulo: int = 200) -> int:
     return int(hashlib.sha256(name.encode()).hexdigest(), 16) % modulo + 2
-
-
-def _pem(kind: str, body: str) -> str:
-    return f"-----BEGIN {kind}-----\n{body}\n-----END {kind}-----\n"
 
 
 SIG_KEY = "4dabf18193072939515e22adb298388d"  # Pulumi wire format: a special value
@@ -101,15 +99,12 @@ class RecordingMocks(pulumi.runtime.Mocks):
         elif t == "openstack:loadbalancer/loadBalancer:LoadBalancer":
             state["vipAddress"] = f"10.20.0.{100 + _n(args.name, 100)}"
             state["vipPortId"] = f"port-{args.name}"
-        elif t == "tls:index/privateKey:PrivateKey":
-            state["privateKeyPem"] = _pem("PRIVATE KEY", args.name)
-        elif t in ("tls:index/selfSignedCert:SelfSignedCert",
-                   "tls:index/locallySignedCert:LocallySignedCert"):
-            state["certPem"] = _pem("CERTIFICATE", args.name)
-        elif t == "tls:index/certRequest:CertRequest":
-            state["certRequestPem"] = f"csr-{args.name}"
-        elif t == "random:index/randomPassword:RandomPassword":
-            state["result"] = f"pw{hashlib.sha256(args.name.encode()).hexdigest()[:24]}"
+        elif t == "pulumi-python:dynamic:Resource":
+            # Run the dynamic provider's real create(): generated secrets are really generated.
+            provider = dill.loads(base64.b64decode(plain["__provider"]))
+            props = {k: v for k, v in plain.items() if k != "__provider"}
+            result = provider.create(props)
+            return result.id, {**props, **(result.outs or {})}
         return f"{args.name}-id", state
 
     def call(self, args: pulumi.runtime.MockCallArgs) -> tuple[dict[str, Any], list[Any]]:

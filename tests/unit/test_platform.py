@@ -54,8 +54,9 @@ def lab_run() -> ProgramRun:
 
 
 def servers(run: ProgramRun, role: str) -> list[Recorded]:
-    return [r for r in run.mocks.of_type("compute/instance:Instance")
-            if r.inputs["metadata"]["role"] == role]
+    found = [r for r in run.mocks.of_type("compute/instance:Instance")
+             if r.inputs["metadata"]["role"] == role]
+    return sorted(found, key=lambda r: int(r.inputs["metadata"]["index"]))
 
 
 def resource_id(record: Recorded) -> str:
@@ -286,7 +287,7 @@ def test_cloud_controller_gets_an_application_credential_and_a_cleanup_on_destro
     assert f"application-credential-id={resource_id(credential)}" in first
     assert credential.inputs["secret"] in first  # the secret reaches the node, secretly
     assert "lb-provider=amphora" in first
-    (cleanup,) = [r for r in run.mocks.resources if r.type == "pulumi-python:dynamic:Resource"]
+    (cleanup,) = [r for r in run.mocks.resources if r.name.endswith("-ccm-cleanup")]
     assert cleanup.inputs["name_prefix"] == "kube_service_paasmas-unit_"
     assert cleanup.inputs["subnet_id"] == "paasmas-network-subnet-id"
     # later nodes carry no cloud controller: only the first node installs the platform
