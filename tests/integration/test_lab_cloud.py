@@ -140,7 +140,8 @@ def test_port_with_a_security_group(cloud: Any, tenant: TenantNetwork) -> None:
         assert address in ipaddress.ip_network(TENANT_CIDR)
 
 
-def _boot(cloud: Any, tenant: TenantNetwork, cleanup: ExitStack, **extra: Any) -> Any:
+def _create_server(cloud: Any, tenant: TenantNetwork, cleanup: ExitStack, **extra: Any) -> Any:
+    """A paasmas.small server from the image on the tenant network, deleted at cleanup."""
     flavor = cloud.compute.find_flavor("paasmas.small")
     image = cloud.image.find_image(IMAGE)
     server = cloud.compute.create_server(
@@ -156,6 +157,11 @@ def _boot(cloud: Any, tenant: TenantNetwork, cleanup: ExitStack, **extra: Any) -
         cloud.compute.wait_for_delete(server, wait=120)
 
     cleanup.callback(delete)
+    return server
+
+
+def _boot(cloud: Any, tenant: TenantNetwork, cleanup: ExitStack, **extra: Any) -> Any:
+    server = _create_server(cloud, tenant, cleanup, **extra)
     return cloud.compute.wait_for_server(server, status="ACTIVE", failures=["ERROR"], wait=120)
 
 
@@ -177,6 +183,23 @@ def test_servers_of_a_soft_anti_affinity_group_land_on_three_hosts(
         assert set(cloud.compute.get_server_group(group.id).member_ids) == {s.id for s in servers}
         ports = list(cloud.network.ports(device_id=servers[0].id))
         assert [p.status for p in ports] == ["ACTIVE"]
+
+
+def test_a_hard_anti_affinity_group_holds_three_and_refuses_a_fourth(
+    cloud: Any, tenant: TenantNetwork
+) -> None:
+    """The scheduler is Nova's own: three fake hosts, so a fourth member has no valid host."""
+    with ExitStack() as cleanup:
+        group = cloud.compute.create_server_group(name=unique_name("group"), policy="anti-affinity")
+        cleanup.callback(cloud.compute.delete_server_group, group)
+        hints = {"group": group.id}
+        servers = [_boot(cloud, tenant, cleanup, scheduler_hints=hints) for _ in range(3)]
+        assert len({s.host_id for s in servers}) == COMPUTE_HOSTS
+        fourth = _create_server(cloud, tenant, cleanup, scheduler_hints=hints)
+        fourth = cloud.compute.wait_for_server(
+            fourth, status="ERROR", failures=["ACTIVE"], wait=120
+        )
+        assert "No valid host" in fourth.fault["message"]
 
 
 def test_volume_attach_and_detach(cloud: Any, tenant: TenantNetwork) -> None:
