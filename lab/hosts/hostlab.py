@@ -165,13 +165,18 @@ class HostLab:
             raise RuntimeError(f"{host.key}: {service} already runs")
         self.log_file(host, service).parent.mkdir(parents=True, exist_ok=True)
         self.pid_file(host, service).parent.mkdir(parents=True, exist_ok=True)
-        with self.log_file(host, service).open("ab") as output:
-            process = subprocess.Popen(
-                self._enter(host, argv, extra_binds), env={**BASE_ENV, **(env or {})},
-                stdin=subprocess.DEVNULL, stdout=output, stderr=subprocess.STDOUT,
-                start_new_session=True, close_fds=True)
-        self.pid_file(host, service).write_text(f"{process.pid}\n")
-        return process.pid
+        # Started from a shell that exits at once: the daemon is not our child (no zombie, no
+        # Popen left running), and `$!` is its PID thanks to the exec chain of _enter.
+        launcher = ('log=$1; shift; "$@" >>"$log" 2>&1 </dev/null & echo $!')
+        started = subprocess.run(
+            ["/bin/sh", "-c", launcher, "sh", str(self.log_file(host, service)),
+             *self._enter(host, argv, extra_binds)],
+            env={**BASE_ENV, **(env or {})}, capture_output=True, text=True, check=True,
+            start_new_session=True, timeout=30)
+        pid = int(started.stdout)
+        self.pid_file(host, service).write_text(f"{pid}\n")
+        self.wait(lambda: self._pid_in_host(host, pid), 10, f"{host.key}: {service} started")
+        return pid
 
     def _namespace_inode(self, host: LabHost) -> int | None:
         path = Path("/run/netns") / self.namespace(host)
@@ -698,6 +703,16 @@ class HostLab:
             for service in ("paasmas-db-discovery", "paasmas-clustercheck"):
                 if not self.running(host, service):
                     self.start_database_agent(host, service)
+        # A key removed behind a live agent's back stays away while its lease lives (the agent
+        # only renews the lease): restarting the agent registers the node again.
+        databases = self.hosts(Role.DATABASE)
+        self.wait(lambda: all(self.wsrep_status(h) == "Synced Primary" for h in databases),
+                  timeout, "every database node Synced and Primary")
+        live = self.discovery_members(databases[0])
+        for host in databases:
+            if host.address not in live:
+                self.stop(host, "paasmas-db-discovery")
+                self.start_database_agent(host, "paasmas-db-discovery")
         for host in self.hosts(Role.DB_LB):
             if not (self.running(host, "paasmas-haproxy")
                     and self.running(host, "paasmas-haproxy-agent")):

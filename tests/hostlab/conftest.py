@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 import subprocess
 import sys
@@ -68,6 +69,7 @@ def run_checks(lab: HostLab, *extra: str) -> CheckRun:
     command = [sys.executable, "-m", "pytest", "checks", "--outputs", str(lab.outputs_file),
                "--ssh-identity", str(lab.ssh_key), "--known-hosts", str(lab.known_hosts),
                *LAB_SELECTION, "-p", "no:xdist", "-rfEs", "--tb=line", "-q", *extra]
+    # A wide "terminal": the summary lines carry whole messages.
     done = subprocess.run(command, cwd=REPO, capture_output=True, text=True, timeout=600,
-                          check=False)
+                          check=False, env={**os.environ, "COLUMNS": "1000"})
     return CheckRun(done.returncode, done.stdout + done.stderr, time.monotonic() - started)
