@@ -10,7 +10,7 @@ LABCTL := $(LAB_PYTHON) lab/openstack/labctl.py --lab-dir $(LAB_DIR)
 export OS_CLIENT_CONFIG_FILE ?= $(LAB_DIR)/clouds.yaml
 export PAASMAS_LAB_DIR := $(LAB_DIR)
 
-.PHONY: lab-up lab-down lab-status lab-reset
+.PHONY: lab-up lab-down lab-status lab-reset lab-bench
 lab-up: ## local OpenStack cloud: install what is missing, start, prepare project `paasmas`
 	$(LABCTL) up
 
@@ -22,5 +22,8 @@ lab-status: ## each local-cloud service, its API and its memory
 
 lab-reset: ## stop the local cloud and wipe LAB_DIR
 	$(LABCTL) reset
+
+lab-bench: venv lab-up ## time the platform's shape (12 servers, volumes, 3 LBs) on the local cloud
+	$(PY) lab/openstack/bench_platform_shape.py
 
 test-prereqs: lab-up
