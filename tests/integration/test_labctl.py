@@ -164,3 +164,13 @@ def test_sigterm_reaches_a_shell_started_by_spawn(lab: LabPaths) -> None:
     os.kill(proc.pid, signal.SIGTERM)
     assert popen.wait(timeout=5) == -signal.SIGTERM
     assert procs.running(lab.pidfile("s")) is None
+
+
+def test_a_log_past_its_size_moves_aside_when_the_service_starts_again(lab: LabPaths) -> None:
+    log = lab.logfile("chatty")
+    log.write_text("x" * 100)
+    procs.rotate(log, keep_bytes=50)
+    assert not log.exists() and (lab.log / "chatty.log.1").read_text() == "x" * 100
+    log.write_text("short")
+    procs.rotate(log, keep_bytes=50)
+    assert log.read_text() == "short"

@@ -56,10 +56,20 @@ def running(path: Path) -> Proc | None:
     return proc if proc is not None and is_alive(proc) else None
 
 
+LOG_KEEP_BYTES = 32 * 1024 * 1024
+
+
+def rotate(log: Path, keep_bytes: int = LOG_KEEP_BYTES) -> None:
+    """Move a log that has grown past keep_bytes to <log>.1 (one old generation is kept)."""
+    if log.exists() and log.stat().st_size > keep_bytes:
+        log.replace(log.with_name(log.name + ".1"))
+
+
 def spawn(
     argv: Sequence[str], env: Mapping[str, str], log: Path, pidfile: Path, cwd: Path
 ) -> tuple[Proc, subprocess.Popen[bytes]]:
     """Start argv in its own session (its own process group), output appended to log."""
+    rotate(log)
     with log.open("ab") as out:
         stamp = time.strftime("%Y-%m-%dT%H:%M:%S")
         out.write(f"\n===== {stamp} starting: {' '.join(argv)}\n".encode())
