@@ -28,7 +28,7 @@ mkdir -p "$TOOLCHAIN_CACHE" "$PULUMI_HOME"
 # --- progress and failures --------------------------------------------------------------------
 
 step_name="" step_fix="" step_start=0 total_start=$SECONDS
-declare -a missing=()
+declare -a missing=() provided=()
 
 log() { printf '%s\n' "$*" >&2; }
 elapsed() { printf '%ds' $((SECONDS - $1)); }
@@ -90,15 +90,32 @@ language_host_ready() {
 }
 validator_ready() { [[ -x $PAASMAS_CLOUD_CONFIG_VALIDATE ]]; }
 plugin_dir() { printf '%s/plugins/resource-%s-v%s' "$PULUMI_HOME" "$1" "$2"; }
-plugin_ready() { [[ -x $(plugin_dir "$1" "$2")/pulumi-resource-$1 ]]; }
+# provider_out NAME SOURCE VERSION: where a provider's build lives in the cache; a bridged build
+# is keyed by its wrapper module's content too.
+provider_out() {
+    if [[ $2 == bridge:* ]]; then
+        printf '%s/providers/%s-v%s-%s' "$TOOLCHAIN_CACHE" "$1" "$3" "$(bridge_key "${2#bridge:}" "$3")"
+    else
+        printf '%s/providers/%s-v%s' "$TOOLCHAIN_CACHE" "$1" "$3"
+    fi
+}
+# plugin_ready NAME SOURCE VERSION: the plugin cache holds exactly the build for this key.
+plugin_ready() {
+    local installed built
+    installed=$(plugin_dir "$1" "$3")/pulumi-resource-$1
+    built=$(provider_out "$@")/pulumi-resource-$1
+    [[ -x $installed ]] || return 1
+    # An upstream module's build is fixed by its version; a bridged one must be this very binary.
+    [[ $2 != bridge:* ]] || cmp -s "$installed" "$built"
+}
 
 all_ready=true
 pulumi_ready || pulumi_on_path || all_ready=false
 pulumi_on_path || language_host_ready || all_ready=false
 validator_ready || all_ready=false
 for provider in "${PROVIDERS[@]}"; do
-    read -r name _ package <<<"$provider"
-    plugin_ready "$name" "$(pinned_version "$package")" || all_ready=false
+    read -r name source package <<<"$provider"
+    plugin_ready "$name" "$source" "$(pinned_version "$package")" || all_ready=false
 done
 
 if ! $all_ready; then
@@ -211,6 +228,44 @@ provider_commit() {
     sed -nE 's/^\t\t"Hash": "([0-9a-f]{40})",?$/\1/p' <<<"$json"
 }
 
+# build_bridged_provider NAME DIR VERSION: builds pulumi-resource-NAME from our wrapper module DIR
+# (an upstream Terraform provider + the Pulumi Terraform bridge + our token mapping): first the
+# wrapper's tfgen, which writes the Pulumi schema, then the plugin with that schema embedded, both
+# stamped with VERSION. Installs it into the plugin cache from the local file.
+build_bridged_provider() {
+    local name=$1 dir=$2 version=$3
+    local out src stage upstream
+    out=$(provider_out "$name" "bridge:$dir" "$version")
+    src=$TOOLCHAIN_CACHE/src/$name-provider
+    stage=$out.stage
+    rm -rf "$src" "$stage" && mkdir -p "$src" "$stage"
+    cp -r "$PAASMAS_ROOT/$dir/." "$src/"
+    local ldflags="-s -w -X main.version=$version"
+    (
+        cd "$src"
+        log "    building pulumi-tfgen-$name (upstream provider + bridge; cold: several minutes)"
+        run "$TOOLCHAIN_CACHE/$name-tfgen-build.log" go build -p "$GO_PARALLEL" -trimpath \
+            -tags "$GO_TAGS" -ldflags "$ldflags" -o "$stage/" "./cmd/pulumi-tfgen-$name"
+        # tfgen reads the upstream provider's docs for the schema's descriptions.
+        upstream=$(go list -m -f '{{if not .Indirect}}{{.Path}} {{.Dir}}{{end}}' all \
+            | awk '$1 ~ /terraform-provider-/ {print $2}')
+        PAASMAS_UPSTREAM_DIR=$upstream run "$TOOLCHAIN_CACHE/$name-tfgen.log" \
+            "$stage/pulumi-tfgen-$name" schema --skip-examples --out "$stage/schema"
+        # The schema carries the plugin's version, as upstream's release schemas do.
+        python3 -c 'import json, sys
+path, version = sys.argv[1:]
+schema = json.load(open(path))
+schema["version"] = version
+json.dump(schema, open(path, "w"), indent=2, sort_keys=True)' "$stage/schema/schema.json" "$version"
+        cp "$stage/schema/schema.json" "cmd/pulumi-resource-$name/schema.json"
+        run "$TOOLCHAIN_CACHE/$name-build.log" go build -p "$GO_PARALLEL" -trimpath \
+            -tags "$GO_TAGS" -ldflags "$ldflags" -o "$stage/" "./cmd/pulumi-resource-$name"
+    )
+    rm -rf "$out" && mv "$stage" "$out"
+    "$PULUMI" plugin install --reinstall resource "$name" "$version" \
+        --file "$out/pulumi-resource-$name" >&2
+}
+
 # build_provider NAME MODULE VERSION: builds pulumi-resource-NAME at VERSION and installs it into
 # the plugin cache from the local file. Returns 3 when the proxy does not serve the module.
 build_provider() {
@@ -248,24 +303,39 @@ build_provider() {
 }
 
 for provider in "${PROVIDERS[@]}"; do
-    read -r name module package <<<"$provider"
+    read -r name source package <<<"$provider"
     version=$(pinned_version "$package")
-    step "pulumi-resource-$name v$version" \
-        "see the log above; the version must be both on PyPI ($package) and served as $module"
-    if plugin_ready "$name" "$version"; then
+    out=$(provider_out "$name" "$source" "$version")
+    if [[ $source == bridge:* ]]; then
+        step "pulumi-resource-$name v$version (bridged: ${source#bridge:}, key ${out##*-})" \
+            "see the log above; the wrapper module is ${source#bridge:} (docs/toolchain.md, 'OpenStack plugin')"
+    else
+        step "pulumi-resource-$name v$version" \
+            "see the log above; the version must be both on PyPI ($package) and served as $source"
+    fi
+    how=upstream-module
+    if [[ $source == bridge:* ]]; then how=bridged-terraform-provider; fi
+    provided+=("$name $version $how $out")
+    if plugin_ready "$name" "$source" "$version"; then
         done_step "cached"
         continue
     fi
-    if [[ -x $TOOLCHAIN_CACHE/providers/$name-v$version/pulumi-resource-$name ]]; then
-        "$PULUMI" plugin install resource "$name" "$version" \
-            --file "$TOOLCHAIN_CACHE/providers/$name-v$version/pulumi-resource-$name" >&2
-        done_step "installed from the cache"
+    if [[ -x $out/pulumi-resource-$name ]]; then
+        "$PULUMI" plugin install --reinstall resource "$name" "$version" \
+            --file "$out/pulumi-resource-$name" >&2
+        done_step "installed from the cache ($out)"
+        continue
+    fi
+    if [[ $source == bridge:* ]]; then
+        build_bridged_provider "$name" "${source#bridge:}" "$version"
+        plugin_ready "$name" "$source" "$version"
+        done_step "built into $out and installed into $PULUMI_HOME"
         continue
     fi
     # Exit status 3 (module not served) is reported, not fatal: run without the ERR trap.
     trap - ERR
     set +e
-    (set -e; build_provider "$name" "$module" "$version")
+    (set -e; build_provider "$name" "$source" "$version")
     rc=$?
     set -e
     trap on_error ERR
@@ -276,6 +346,7 @@ for provider in "${PROVIDERS[@]}"; do
             log "    fix: install it from a machine with internet access:" \
                 "pulumi plugin install resource $name $version (with PULUMI_HOME=$PULUMI_HOME)"
             missing+=("$name $version module-not-served")
+            unset 'provided[-1]'
             ;;
         *) false ;;
     esac
@@ -286,6 +357,7 @@ done
 {
     echo "pulumi v$PULUMI_VERSION $PULUMI_BUILD_DIR"
     echo "validator $PAASMAS_CLOUD_CONFIG_VALIDATE"
+    for p in "${provided[@]}"; do echo "provider $p"; done
     for m in "${missing[@]}"; do echo "missing-provider $m"; done
 } >"$STATUS_FILE"
 

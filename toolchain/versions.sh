@@ -12,11 +12,12 @@ pinned_version() {
 }
 
 PULUMI_VERSION=$(pinned_version pulumi)
-# Provider plugins: name, Go module of the provider, Python package (whose pin is the version).
+# Provider plugins: name, source, Python package (whose pin is the version). The source is either
+# `bridge:DIR`, our wrapper module that serves an upstream Terraform provider through the Pulumi
+# Terraform bridge (openstack: github.com/pulumi/pulumi-openstack/provider/v5 is not served by
+# the Go module proxy here), or the upstream Pulumi provider's Go module.
 PROVIDERS=(
-    "openstack github.com/pulumi/pulumi-openstack/provider/v5 pulumi-openstack"
-    "random github.com/pulumi/pulumi-random/provider/v4 pulumi-random"
-    "tls github.com/pulumi/pulumi-tls/provider/v5 pulumi-tls"
+    "openstack bridge:toolchain/go/openstack-provider pulumi-openstack"
 )
 
 TOOLCHAIN_CACHE=$PAASMAS_CACHE/toolchain
@@ -35,5 +36,14 @@ language_host_key() {
         echo "$PULUMI_VERSION"
         cat "$PAASMAS_ROOT"/toolchain/go/pulumi-engine/{go.mod,tools.go} \
             "$PAASMAS_ROOT"/toolchain/go/pulumi-engine/cmd/pulumi-language-python/*.go
+    } | sha256sum | cut -c1-12
+}
+# bridge_key DIR VERSION: the content key of a bridged provider build (its wrapper module and the
+# version it is stamped with): a change to either rebuilds the plugin.
+bridge_key() {
+    {
+        echo "$2"
+        (cd "$PAASMAS_ROOT/$1" && find . -type f \( -name '*.go' -o -name go.mod -o -name go.sum \) \
+            | LC_ALL=C sort | xargs cat)
     } | sha256sum | cut -c1-12
 }

@@ -6,11 +6,16 @@ run the same way under `make test` and under a bare `pytest`.
 
 from __future__ import annotations
 
+import json
 import re
 import subprocess
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+
+import pytest
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -77,3 +82,47 @@ def write_project(directory: Path, program: str) -> Path:
     )
     (directory / "__main__.py").write_text(program)
     return directory
+
+
+def provider_pin(toolchain: Toolchain, name: str) -> str:
+    return toolchain.pins[f"pulumi-{name}"]
+
+
+def require_plugin(toolchain: Toolchain, name: str) -> None:
+    """Skips the test, naming the cause make setup recorded, if the plugin is not installed."""
+    if toolchain.plugin_binary(name).exists():
+        return
+    # make setup records why it could not provide a plugin (toolchain/build.sh, status file).
+    status = Path(toolchain.env["PULUMI_HOME"]).parent / "status"
+    why = "make setup has not run"
+    if status.exists():
+        for line in status.read_text().splitlines():
+            if line.startswith(f"missing-provider {name} "):
+                why = "make setup could not build it: " + line.split()[-1]
+    pytest.skip(
+        reason=f"pulumi-resource-{name} v{provider_pin(toolchain, name)} is not installed in "
+        f"{toolchain.env['PULUMI_HOME']} ({why}; docs/toolchain.md, 'Provider plugins')"
+    )
+
+
+@contextmanager
+def up(
+    toolchain: Toolchain, project: Path, env: dict[str, str], config: dict[str, str]
+) -> Iterator[dict[str, object]]:
+    """pulumi up on a new stack, yields its outputs; destroys the stack afterwards, whatever
+    happened, and checks that the destroy left no outputs."""
+    toolchain.run("stack", "init", "test", "--non-interactive", cwd=project, env=env)
+    for key, value in config.items():
+        toolchain.run("config", "set", key, value, cwd=project, env=env)
+    try:
+        toolchain.run("up", "--yes", "--skip-preview", "--non-interactive", cwd=project, env=env)
+        outputs = json.loads(
+            toolchain.run("stack", "output", "--json", cwd=project, env=env).stdout
+        )
+        assert isinstance(outputs, dict)
+        yield outputs
+    finally:
+        toolchain.run("destroy", "--yes", "--non-interactive", cwd=project, env=env)
+    after = json.loads(toolchain.run("stack", "output", "--json", cwd=project, env=env).stdout)
+    assert after == {}, f"outputs left after destroy: {after}"
+    toolchain.run("stack", "rm", "--yes", "--non-interactive", cwd=project, env=env)
