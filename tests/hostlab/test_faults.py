@@ -4,11 +4,11 @@ expected and what was found. Faults are real: a stopped server, a removed etcd k
 
 from __future__ import annotations
 
+import os
 import signal
 
 import pytest
 
-from components.userdata import Role
 from lab.hosts.hostlab import HostLab
 from tests.hostlab.conftest import run_checks
 
@@ -118,12 +118,15 @@ def test_a_cut_link_is_caught(healthy_lab: HostLab) -> None:
                 f"[{survivor}]" not in run.failures)
 
 
-def test_lab_faults_touch_only_the_lab(healthy_lab: HostLab) -> None:
-    """A stop signals the PID recorded for that host and service, checked to live in the
-    host's namespace: a PID from another namespace is never signalled."""
+def test_a_stop_never_signals_a_process_outside_the_host(healthy_lab: HostLab) -> None:
+    """Stops go by recorded PID, checked to live in the host's namespace: a recorded PID that
+    belongs to another process (here: this test's own) is never signalled."""
     lab = healthy_lab
-    etcd_pid = lab.pid(lab.host("paas-0"), "etcd-member")
-    assert etcd_pid is not None
-    assert not lab._pid_in_host(lab.host("paas-1"), etcd_pid)
-    assert lab.hosts(Role.DATABASE)
-    assert signal.SIGTERM  # stop() default
+    host = lab.host("paas-0")
+    lab.pid_file(host, "stale-record").write_text(f"{os.getpid()}\n")
+    assert not lab.running(host, "stale-record")
+    lab.stop(host, "stale-record", sig=signal.SIGKILL)  # would end this test if sent
+    assert not lab.pid_file(host, "stale-record").exists()
+    etcd_of_paas_0 = lab.pid(host, "etcd-member")
+    assert etcd_of_paas_0 is not None and not lab._pid_in_host(lab.host("paas-1"),
+                                                                etcd_of_paas_0)
