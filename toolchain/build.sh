@@ -2,7 +2,7 @@
 # make toolchain: the real Pulumi engine for this project, from Go modules, cached by version.
 #
 #   pulumi CLI + Python language host   at the `pulumi` pin of requirements.txt
-#   pulumi-resource-{openstack,random,tls} at the pins of their Python packages
+#   pulumi-resource-openstack            at the pulumi-openstack pin (our bridged build)
 #   cloud-config-validate                (toolchain/go/cloud-config-validator)
 #
 # Everything goes under $PAASMAS_CACHE (default ~/.cache/paasmas), never into the repository.
