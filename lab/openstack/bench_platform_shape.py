@@ -4,8 +4,9 @@ As user `paasmas` (cloud `paasmas-lab`), with 10 requests in flight like Pulumi'
 parallelism: a network (MTU 1450) with router and gateway, 8 security groups x 7 rules, four server
 groups (two hard, two soft anti-affinity), 12 `paasmas.medium` servers on their own ports each
 with an attached 2 GB volume, three load balancers (TCP listener, pool, three members, HTTP health
-monitor) and floating IPs on a VIP and two ports; then everything is deleted again, also when a
-step fails. Prints the time of each phase. Run with the venv's Python: `make lab-bench`.
+monitor) and floating IPs on a VIP and two ports; then everything is deleted again (servers side
+by side), also when a step fails. Prints the time of each phase. Run with the venv's Python:
+`make lab-bench`.
 """
 
 from __future__ import annotations
@@ -76,11 +77,17 @@ def run(conn: Any, cleanup: ExitStack, phases: Phases) -> None:
         server_groups.append(server_group)
     phases.done("network, router, 8 security groups x 7 rules, 4 server groups")
 
+    # Each server's own clean-up; all of them run side by side, as `pulumi destroy` would.
+    per_server: list[ExitStack] = []
+    cleanup.callback(close_in_parallel, per_server)
+
     def boot(i: int) -> tuple[Any, Any]:
+        own = ExitStack()
+        per_server.append(own)
         port = conn.network.create_port(
             name=f"{PREFIX}port-{i}", network_id=net.id, security_group_ids=[groups[i % 8].id]
         )
-        cleanup.callback(conn.network.delete_port, port)
+        own.callback(conn.network.delete_port, port)
         server = conn.compute.create_server(
             name=f"{PREFIX}server-{i}",
             flavor_id=flavor.id,
@@ -88,18 +95,18 @@ def run(conn: Any, cleanup: ExitStack, phases: Phases) -> None:
             networks=[{"port": port.id}],
             scheduler_hints={"group": server_groups[i % len(POLICIES)].id},
         )
-        cleanup.callback(conn.compute.wait_for_delete, server, wait=180)
-        cleanup.callback(conn.compute.delete_server, server)
+        own.callback(conn.compute.wait_for_delete, server, wait=180)
+        own.callback(conn.compute.delete_server, server)
         server = conn.compute.wait_for_server(server, wait=300, failures=["ERROR"])
         volume = conn.block_storage.create_volume(name=f"{PREFIX}volume-{i}", size=2)
-        cleanup.callback(conn.block_storage.wait_for_delete, volume, wait=120)
-        cleanup.callback(conn.block_storage.delete_volume, volume)
+        own.callback(conn.block_storage.wait_for_delete, volume, wait=120)
+        own.callback(conn.block_storage.delete_volume, volume)
         conn.block_storage.wait_for_status(volume, "available", failures=["error"], wait=120)
         conn.compute.create_volume_attachment(server, volume_id=volume.id)
-        cleanup.callback(
+        own.callback(
             conn.block_storage.wait_for_status, volume, "available", failures=["error"], wait=120
         )
-        cleanup.callback(conn.compute.delete_volume_attachment, server, volume.id)
+        own.callback(conn.compute.delete_volume_attachment, server, volume.id)
         conn.block_storage.wait_for_status(volume, "in-use", failures=["error"], wait=120)
         return server, port
 
@@ -115,6 +122,7 @@ def run(conn: Any, cleanup: ExitStack, phases: Phases) -> None:
         return conn.load_balancer.wait_for_load_balancer(lb_id, wait=300, interval=1)
 
     def load_balancer(i: int) -> Any:
+        # Load balancers are torn down one after another (registered on the main stack).
         lbs = conn.load_balancer
         lb = lbs.create_load_balancer(name=f"{PREFIX}lb-{i}", vip_subnet_id=subnet.id)
         cleanup.callback(wait_gone, lambda: lbs.find_load_balancer(lb.id))
@@ -140,6 +148,12 @@ def run(conn: Any, cleanup: ExitStack, phases: Phases) -> None:
         ip = conn.network.create_ip(floating_network_id=public.id, port_id=port_id)
         cleanup.callback(conn.network.delete_ip, ip)
     phases.done("3 load balancers (listener, pool, 3 members, monitor) ACTIVE; 3 floating IPs")
+
+
+def close_in_parallel(stacks: list[ExitStack]) -> None:
+    with ThreadPoolExecutor(PARALLEL) as pool:
+        for future in [pool.submit(stack.close) for stack in stacks]:
+            future.result()
 
 
 def wait_gone(find: Callable[[], Any], timeout_s: float = 180) -> None:
