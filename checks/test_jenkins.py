@@ -5,6 +5,7 @@ node)."""
 from __future__ import annotations
 
 import json
+import shlex
 import urllib.error
 import urllib.request
 
@@ -35,9 +36,11 @@ def test_login_page_is_jenkins(platform: Platform) -> None:
 
 
 def test_configuration_as_code_applied(node: Node, host: testinfra.host.Host) -> None:
-    answer = run(host, node, "sudo -n sh -c 'curl -sS --fail --max-time 10 -u "
-                 f"\"admin:$(cat {ADMIN_PASSWORD_FILE})\" "
-                 "http://127.0.0.1:8080/api/json?tree=description'")
+    # The password reaches curl through its config on stdin (-K -), never its argv.
+    script = (f'printf \'user = "admin:%s"\\n\' "$(cat {ADMIN_PASSWORD_FILE})" | '
+              "curl -sS --fail --max-time 10 -K - "
+              "'http://127.0.0.1:8080/api/json?tree=description'")
+    answer = run(host, node, f"sudo -n sh -c {shlex.quote(script)}")
     description = json.loads(answer).get("description") or ""
     assert JCASC_MARK in description, (
         f"{node}: Jenkins system message expected to contain {JCASC_MARK!r} (set by JCasC), "

@@ -26,7 +26,7 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -46,8 +46,6 @@ from lab.hosts.render import (
     written_files,
 )
 
-REPO = Path(__file__).resolve().parents[2]
-HERE = Path(__file__).resolve().parent
 LAB_DIR = Path(os.environ.get("PAASMAS_HOSTLAB_DIR", "/var/lib/paasmas-hostlab"))
 
 # A private range no other lab here uses (the local OpenStack's fake external net: 172.24.4.0/24).
@@ -175,8 +173,17 @@ class HostLab:
             start_new_session=True, timeout=30)
         pid = int(started.stdout)
         self.pid_file(host, service).write_text(f"{pid}\n")
-        self.wait(lambda: self._pid_in_host(host, pid), 10, f"{host.key}: {service} started")
+        self.wait(lambda: self._pid_in_host(host, pid) or self._gone(pid), 10,
+                  f"{host.key}: {service} started")
         return pid
+
+    @staticmethod
+    def _gone(pid: int) -> bool:
+        """The process has exited (a one-shot that is already done), reaped or not."""
+        try:
+            return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] == "Z"
+        except (OSError, IndexError):
+            return True
 
     def _namespace_inode(self, host: LabHost) -> int | None:
         path = Path("/run/netns") / self.namespace(host)
@@ -309,8 +316,9 @@ class HostLab:
         log(f"up in {time.monotonic() - started:.1f}s; outputs: {self.outputs_file}")
 
     @staticmethod
-    def wait(predicate: object, timeout: float, what: str) -> float:
-        assert callable(predicate)
+    def wait(predicate: Callable[[], object], timeout: float, what: str) -> float:
+        """Seconds until `predicate()` holds (errors count as not yet); TimeoutError after
+        `timeout` seconds."""
         started = time.monotonic()
         while True:
             try:
