@@ -28,7 +28,9 @@ def test_a_crashed_node_drops_out_within_its_lease_ttl(healthy_lab: HostLab) -> 
     gone = lab.wait(lambda: node.address not in members(lab), ttl + 10, "the key to lapse")
     elapsed = time.monotonic() - crashed
     print(f"key of a crashed node gone after {elapsed:.1f}s (lease TTL {ttl}s)")
-    assert gone <= ttl + 1, f"key lapsed after {elapsed:.1f}s, lease TTL is {ttl}s"
+    # Within the TTL of the last renewal; the slack is etcd's expiry sweep (0.5 s) and the time
+    # one poll of ours takes on two busy cores.
+    assert gone <= ttl + 2, f"key lapsed after {elapsed:.1f}s, lease TTL is {ttl}s"
 
 
 def test_a_node_that_stops_withdraws_at_once(healthy_lab: HostLab) -> None:
