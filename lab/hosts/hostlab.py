@@ -263,6 +263,8 @@ class HostLab:
         """Stop everything that runs in the lab's namespaces (found by namespace, never by
         name: this machine runs its own MariaDB), then remove namespaces and links."""
         started = time.monotonic()
+        # Written last by `up`, once healthy: without it the lab is not up.
+        self.outputs_file.unlink(missing_ok=True)
         namespaces = self.namespaces()
         self._signal_all(namespaces, signal.SIGTERM)
         deadline = time.monotonic() + 20
