@@ -72,7 +72,7 @@ def engine(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Engine]:
     env = toolchain_environment()
     if shutil.which("pulumi", path=env["PATH"]) is None:
         pytest.skip(reason="no pulumi binary on the toolchain PATH: run `make setup` first")
-    for provider in ("openstack", "random", "tls"):
+    for provider in ("openstack",):
         version = pinned_version(f"pulumi-{provider}")
         plugin = (Path(env["PULUMI_HOME"]) / "plugins" / f"resource-{provider}-v{version}"
                   / f"pulumi-resource-{provider}")
@@ -124,7 +124,8 @@ def test_lab_stack_passes_the_pack(engine: Engine) -> None:
     assert result["changeSummary"]["create"] > 50
     text, verdict = summary.render(result, stack=stack, events=log)
     assert verdict.exit_code == summary.EXIT_OK, text
-    assert "| `database_password` | secret |" in text
+    # a first preview cannot know the generated password; it is never shown in any case
+    assert "| `database_password` | (known after apply) |" in text
 
 
 def test_database_floating_ips_are_rejected_naming_the_rule(engine: Engine) -> None:
