@@ -107,7 +107,7 @@ def project_residue(conn: Any) -> list[str]:
     ]
     found += [f"router {r.name} ({r.id})" for r in conn.network.routers(project_id=project_id)]
     found += [
-        f"port {p.name} ({p.id}, {p.device_owner or 'no owner'})"
+        f"port {p.name} ({p.id}, {p.device_owner or 'no owner'} {p.device_id or '-'})"
         for p in conn.network.ports(project_id=project_id)
         if p.device_owner not in router_owners
     ]

@@ -1,0 +1,144 @@
+"""Run the real Pulumi CLI (toolchain of `make setup`) on the real program against the local
+cloud, in a temporary project and backend: nothing is written into the checkout or its state.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import subprocess
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from lab_cloud import clouds_yaml, project_residue
+
+REPO = Path(__file__).resolve().parents[2]
+# Entries of the checkout the temporary project does not share.
+NOT_SHARED = {".git", ".state", "stacks", "build", ".pytest_cache", ".mypy_cache", ".ruff_cache"}
+
+
+def lab_stack_config() -> dict[str, Any]:
+    """The `lab` stack's configuration as committed (stacks/Pulumi.lab.yaml)."""
+    config: dict[str, Any] = yaml.safe_load((REPO / "stacks" / "Pulumi.lab.yaml").read_text())[
+        "config"
+    ]
+    return config
+
+
+def toolchain_env() -> dict[str, str]:
+    """os.environ as toolchain/env.sh leaves it (the one list of the toolchain's variables)."""
+    script = f"source {REPO / 'toolchain' / 'env.sh'} && env -0"
+    out = subprocess.run(
+        ["bash", "-c", script], check=True, capture_output=True, cwd=REPO
+    ).stdout.decode()
+    return dict(item.split("=", 1) for item in out.split("\0") if "=" in item)
+
+
+def foreign_residue(cloud: Any) -> set[str]:
+    """The project's contents, less what the lab's own tests and bench name with their prefixes
+    (they may be running in the same project at the same time)."""
+    return {r for r in project_residue(cloud) if " labtest-" not in r and " lab-bench-" not in r}
+
+
+@dataclass
+class Stack:
+    """One stack of the program in a temporary project linked to the working tree."""
+
+    name: str
+    project: Path
+    env: dict[str, str]
+    pulumi: str
+    seconds: dict[str, float] = field(default_factory=dict)
+
+    def run(self, *args: str, timeout_s: float = 1200) -> subprocess.CompletedProcess[str]:
+        started = time.monotonic()
+        result = subprocess.run(
+            [self.pulumi, *args, "--non-interactive", "--stack", self.name],
+            cwd=self.project,
+            env=self.env,
+            capture_output=True,
+            text=True,
+            timeout=timeout_s,
+        )
+        self.seconds[" ".join(args[:1])] = time.monotonic() - started
+        return result
+
+    def must(self, *args: str) -> str:
+        result = self.run(*args)
+        assert result.returncode == 0, (
+            f"pulumi {' '.join(args)} exited {result.returncode}\n"
+            f"--- stdout\n{result.stdout[-6000:]}\n--- stderr\n{result.stderr[-3000:]}"
+        )
+        return result.stdout
+
+    def outputs(self) -> dict[str, Any]:
+        loaded: dict[str, Any] = json.loads(self.must("stack", "output", "--json"))
+        return loaded
+
+    def resources(self) -> list[dict[str, Any]]:
+        state = json.loads(self.must("stack", "export"))
+        found: list[dict[str, Any]] = state["deployment"].get("resources") or []
+        return found
+
+    def resource_count(self) -> int:
+        return len(self.resources())
+
+    def cloud_ids(self) -> set[str]:
+        """The OpenStack ids of the stack's cloud resources (what its state records)."""
+        return {
+            r["id"] for r in self.resources() if r["type"].startswith("openstack:") and r.get("id")
+        }
+
+    def destroy(self) -> None:
+        """Everything, the protected database nodes and volumes too (as `make destroy`)."""
+        self.must("state", "unprotect", "--all", "--yes")
+        self.must("destroy", "--yes")
+
+
+def new_stack(tmp_path: Path, name: str, config: dict[str, Any]) -> Stack:
+    """A stack with this config in a temporary project and file backend.
+
+    Skips, naming the cause, when the toolchain has no pulumi or no OpenStack provider plugin.
+    """
+    env = toolchain_env()
+    pulumi = shutil.which("pulumi", path=env["PATH"])
+    if pulumi is None:
+        pytest.skip(reason="no pulumi binary on the toolchain PATH: run `make setup` first")
+    pin = re.search(
+        r"^pulumi-openstack==(\S+)", (REPO / "requirements.txt").read_text(), re.MULTILINE
+    )
+    assert pin is not None, "requirements.txt pins no pulumi-openstack"
+    plugin = (
+        Path(env["PULUMI_HOME"])
+        / "plugins"
+        / f"resource-openstack-v{pin.group(1)}"
+        / "pulumi-resource-openstack"
+    )
+    if not plugin.exists():
+        pytest.skip(
+            reason=f"{plugin} missing: `make setup` could not build the OpenStack provider "
+            "(docs/toolchain.md, 'Provider plugins')"
+        )
+    project = tmp_path / "project"
+    project.mkdir()
+    for entry in REPO.iterdir():
+        if entry.name not in NOT_SHARED:
+            (project / entry.name).symlink_to(entry)
+    (project / "stacks").mkdir()
+    (project / "stacks" / f"Pulumi.{name}.yaml").write_text(yaml.safe_dump({"config": config}))
+    backend = tmp_path / "backend"
+    backend.mkdir()
+    env.pop("PULUMI_CONFIG_PASSPHRASE_FILE", None)
+    env.update(
+        PULUMI_BACKEND_URL=backend.as_uri(),
+        PULUMI_CONFIG_PASSPHRASE="lab-stack-test",
+        OS_CLIENT_CONFIG_FILE=str(clouds_yaml()),
+    )
+    stack = Stack(name, project, env, pulumi)
+    stack.must("stack", "init")
+    return stack

@@ -1,0 +1,109 @@
+"""The whole platform on the local cloud: `pulumi up` of the `lab` stack (stacks/Pulumi.lab.yaml)
+with the real CLI, provider and program; every server ACTIVE and every load balancer
+provisioned; a second preview changes nothing; `pulumi destroy` leaves the project as it was.
+
+The local cloud has no data plane (docs/lab.md): load balancers reach provisioning ACTIVE while
+their operating status stays OFFLINE, since no amphora ever reports health.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from lab_cloud import project_residue, unique_name
+from lab_stack import Stack, lab_stack_config, new_stack
+
+pytestmark = [
+    pytest.mark.integration,
+    pytest.mark.filterwarnings("ignore::openstack.warnings.RemovedInSDK50Warning"),
+    pytest.mark.filterwarnings("ignore::openstack.warnings.RemovedInSDK60Warning"),
+]
+
+
+@pytest.fixture(scope="module")
+def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    """The lab stack after `pulumi up`. The last test destroys it; should a test before it fail,
+    the stack is destroyed here all the same."""
+    stack = new_stack(
+        tmp_path_factory.mktemp("lab-stack"), unique_name("stack"), lab_stack_config()
+    )
+    try:
+        stack.must("up", "--yes", "--skip-preview")
+        yield stack
+    finally:
+        if stack.resource_count():
+            stack.destroy()
+
+
+def _named(resources: Any, stack: Stack) -> list[Any]:
+    prefix = f"paasmas-{stack.name}-"
+    return [r for r in resources if (r.name or "").startswith(prefix)]
+
+
+def test_up_brings_every_server_active_at_the_addresses_it_reports(
+    cloud: Any, stack: Stack
+) -> None:
+    outputs = stack.outputs()
+    servers = _named(cloud.compute.servers(), stack)
+    reported = sorted(ip for ips in outputs["node_ips"].values() for ip in ips)
+    assert len(servers) == len(reported) >= 8
+    assert {s.name: s.status for s in servers} == {s.name: "ACTIVE" for s in servers}
+    addresses = sorted(
+        a["addr"]
+        for s in servers
+        for net in s.addresses.values()
+        for a in net
+        if a.get("OS-EXT-IPS:type", "fixed") == "fixed"
+    )
+    assert addresses == reported
+    volumes = _named(cloud.block_storage.volumes(), stack)
+    assert volumes and all(v.status == "in-use" for v in volumes), [
+        (v.name, v.status) for v in volumes
+    ]
+
+
+def test_up_provisions_every_load_balancer_and_the_addresses_point_at_them(
+    cloud: Any, stack: Stack
+) -> None:
+    outputs = stack.outputs()
+    lbs = _named(cloud.load_balancer.load_balancers(), stack)
+    assert len(lbs) >= 2
+    for lb in lbs:
+        assert lb.provisioning_status == "ACTIVE", lb.name
+        for listener in cloud.load_balancer.listeners(load_balancer_id=lb.id):
+            assert listener.provisioning_status == "ACTIVE", listener.name
+        for pool in cloud.load_balancer.pools(loadbalancer_id=lb.id):
+            assert pool.provisioning_status == "ACTIVE", pool.name
+            members = list(cloud.load_balancer.members(pool))
+            assert members and all(m.provisioning_status == "ACTIVE" for m in members)
+            if pool.health_monitor_id:
+                monitor = cloud.load_balancer.get_health_monitor(pool.health_monitor_id)
+                assert monitor.provisioning_status == "ACTIVE"
+    vips = {lb.vip_address for lb in lbs}
+    assert outputs["database_host"] in vips
+    # The platform's public address is a floating IP on a load balancer's VIP port.
+    floating = {ip.floating_ip_address: ip for ip in cloud.network.ips()}
+    assert floating[outputs["paas_lb_address"]].port_id in {lb.vip_port_id for lb in lbs}
+
+
+def test_a_second_preview_changes_nothing(stack: Stack) -> None:
+    stack.must("preview", "--expect-no-changes")
+
+
+def test_destroy_leaves_nothing_of_the_stack_in_the_project(cloud: Any, stack: Stack) -> None:
+    """Last in this module. Checked by the ids the state recorded and by the stack's name
+    prefix, so that what other tests make in the project at the same time does not count; the
+    port entries name their device, so a port a server or load balancer made is caught too."""
+    ids = stack.cloud_ids()
+    assert len(ids) > 50  # the platform is ~100 OpenStack resources
+    assert any(stack.name in r for r in project_residue(cloud))  # the check sees the stack
+    stack.destroy()
+    assert stack.resource_count() == 0
+    left = [
+        r
+        for r in project_residue(cloud)
+        if f"paasmas-{stack.name}-" in r or any(i in r for i in ids)
+    ]
+    assert not left, f"left behind by pulumi destroy: {left}"
