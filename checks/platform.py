@@ -19,9 +19,11 @@ from components import outputs
 
 ROLES = ("bastion", "paas", "jenkins", "database", "db-lb")
 
+# Flatcar's own units every node needs (sshd is socket-activated there).
+COMMON_UNITS = ("sshd.socket",)
 # The units each role's user data enables (cloud-config/<role>.yaml.j2), as systemd names them.
 ROLE_UNITS: Mapping[str, tuple[str, ...]] = {
-    "bastion": ("sshd.socket",),
+    "bastion": (),
     "paas": ("etcd-member.service", "k3s.service"),
     "jenkins": ("paasmas-jenkins.service",),
     "database": ("paasmas-pxc.service", "paasmas-db-discovery.service",

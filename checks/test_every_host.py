@@ -8,6 +8,7 @@ import testinfra.host
 
 from checks.conftest import SshAccess
 from checks.platform import (
+    COMMON_UNITS,
     ROLE_PORTS,
     ROLE_UNITS,
     SSHD_KEYS_ONLY,
@@ -78,7 +79,7 @@ def test_role_units_active(node: Node, host: testinfra.host.Host) -> None:
     if host.run("test -d /run/systemd/system").rc != 0:
         pytest.skip(reason=f"{node}: PID 1 is not systemd, there are no unit states to read")
     inactive = {}
-    for unit in ROLE_UNITS[node.role]:
+    for unit in COMMON_UNITS + ROLE_UNITS[node.role]:
         state = host.run(f"systemctl is-active {unit}").stdout.strip()
         if state != "active":
             inactive[unit] = state

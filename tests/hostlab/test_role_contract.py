@@ -29,7 +29,6 @@ def test_units_the_checks_expect_are_enabled_by_the_user_data(role: Role) -> Non
     rendered = units(render_host(LAYOUT, host, SECRETS, "core", "app", "app"))
     enabled = {name for name, unit in rendered.items() if unit.get("enable")}
     expected = set(ROLE_UNITS[role.value])
-    if role is Role.BASTION:
-        expected -= {"sshd.socket"}  # Flatcar's own, restarted (not enabled) by the user data
-        assert rendered["sshd.socket"]["command"] == "restart"
+    # Flatcar's own sshd.socket: not enabled by the user data, restarted for its settings.
+    assert rendered["sshd.socket"]["command"] == "restart"
     assert expected <= enabled, f"{role.value}: checks expect {sorted(expected - enabled)}"
