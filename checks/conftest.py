@@ -68,6 +68,7 @@ def pytest_configure(config: pytest.Config) -> None:
         path = Path(workerinput[OUTPUTS_KEY])
     elif config.getoption("--stack"):
         path = _outputs_from_stack(config.getoption("--stack"))
+        config.add_cleanup(lambda: path.unlink(missing_ok=True))  # it holds secrets
     elif config.getoption("--outputs"):
         path = Path(config.getoption("--outputs"))
     else:
