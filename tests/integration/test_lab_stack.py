@@ -12,8 +12,10 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from lab_cloud import project_residue, unique_name
+from lab_cloud import project_residue, unique_name, wait_lb_active
 from lab_stack import Stack, lab_stack_config, new_stack
+
+from components.userdata import cloud_controller_load_balancer_prefix
 
 pytestmark = [
     pytest.mark.integration,
@@ -93,9 +95,20 @@ def test_a_second_preview_changes_nothing(stack: Stack) -> None:
 
 
 def test_destroy_leaves_nothing_of_the_stack_in_the_project(cloud: Any, stack: Stack) -> None:
-    """Last in this module. Checked by the ids the state recorded and by the stack's name
-    prefix, so that what other tests make in the project at the same time does not count; the
-    port entries name their device, so a port a server or load balancer made is caught too."""
+    """Last in this module. Before it, a load balancer with a floating IP is made the way the
+    cluster's OpenStack cloud controller makes one for an app (outside the stack's state, named
+    `kube_service_<cluster>_<namespace>_<service>`, VIP in the tenant subnet): destroy must
+    remove it too, or the subnet could not be deleted. Checked by the ids the state recorded and
+    by the stack's name prefix, so that what other tests make in the project at the same time
+    does not count; the port entries name their device, so a port a server or load balancer
+    made is caught too."""
+    outputs = stack.outputs()
+    app_lb = cloud.load_balancer.create_load_balancer(
+        name=f"{cloud_controller_load_balancer_prefix(f'paasmas-{stack.name}')}default_web",
+        vip_subnet_id=outputs["subnet_id"])
+    wait_lb_active(cloud, app_lb.id)
+    public = cloud.network.find_network("public")
+    app_fip = cloud.network.create_ip(floating_network_id=public.id, port_id=app_lb.vip_port_id)
     ids = stack.cloud_ids()
     assert len(ids) > 50  # the platform is ~100 OpenStack resources
     assert any(stack.name in r for r in project_residue(cloud))  # the check sees the stack
@@ -107,3 +120,5 @@ def test_destroy_leaves_nothing_of_the_stack_in_the_project(cloud: Any, stack: S
         if f"paasmas-{stack.name}-" in r or any(i in r for i in ids)
     ]
     assert not left, f"left behind by pulumi destroy: {left}"
+    assert cloud.load_balancer.find_load_balancer(app_lb.id) is None
+    assert cloud.network.find_ip(app_fip.id) is None
