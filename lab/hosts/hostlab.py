@@ -713,16 +713,9 @@ class HostLab:
             for service in ("paasmas-db-discovery", "paasmas-clustercheck"):
                 if not self.running(host, service):
                     self.start_database_agent(host, service)
-        # A key removed behind a live agent's back stays away while its lease lives (the agent
-        # only renews the lease): restarting the agent registers the node again.
         databases = self.hosts(Role.DATABASE)
         self.wait(lambda: all(self.wsrep_status(h) == "Synced Primary" for h in databases),
                   timeout, "every database node Synced and Primary")
-        live = self.discovery_members(databases[0])
-        for host in databases:
-            if host.address not in live:
-                self.stop(host, "paasmas-db-discovery")
-                self.start_database_agent(host, "paasmas-db-discovery")
         for host in self.hosts(Role.DB_LB):
             if not (self.running(host, "paasmas-haproxy")
                     and self.running(host, "paasmas-haproxy-agent")):

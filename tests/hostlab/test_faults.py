@@ -9,6 +9,7 @@ import signal
 
 import pytest
 
+from components.userdata import DISCOVERY_INTERVAL
 from lab.hosts.hostlab import HostLab
 from tests.hostlab.conftest import run_checks
 
@@ -43,8 +44,11 @@ def test_a_stopped_galera_node_is_caught(healthy_lab: HostLab) -> None:
 
 
 def test_a_removed_discovery_key_is_caught(healthy_lab: HostLab) -> None:
+    """The fault: a node's key gone while its agent is dead (killed, so it withdrew nothing);
+    a live agent writes its key back within one interval (next test)."""
     lab = healthy_lab
     node = lab.host("database-2")
+    lab.stop(node, "paasmas-db-discovery", sig=signal.SIGKILL)
     lab.delete_discovery_key(node)
     lab.wait(lambda: node.address not in lab.haproxy_servers(lab.host("db-lb-0")), 60,
              "HAProxy without the node whose key was removed")
@@ -57,7 +61,15 @@ def test_a_removed_discovery_key_is_caught(healthy_lab: HostLab) -> None:
         in run.failures
     # Galera itself is fine: only discovery and the load balancer are wrong.
     assert not any("test_galera" in test for test in run.failures), run.failures
-    # Restored by restarting the agent (it registers again); healthy_lab checks that.
+
+
+def test_a_live_agent_writes_a_removed_key_back(healthy_lab: HostLab) -> None:
+    lab = healthy_lab
+    node = lab.host("database-1")
+    lab.delete_discovery_key(node)
+    took = lab.wait(lambda: node.address in lab.discovery_members(lab.host("database-0")),
+                    3 * DISCOVERY_INTERVAL, "the removed key written back by the live agent")
+    assert took <= 3 * DISCOVERY_INTERVAL
     lab.stop(node, "paasmas-db-discovery")
 
 
