@@ -260,20 +260,12 @@ def output_problems(outputs: Mapping[str, Any]) -> list[str]:
     problems = []
     for name in sorted(SECRET_OUTPUTS & set(outputs)):
         # A value a preview cannot know yet carries no secret mark either: judged at `up`.
-        if outputs[name] != SECRET and not _unknown(outputs[name]):
+        if outputs[name] not in (SECRET, UNKNOWN):
             problems.append(f"`{name}` is a declared secret output but is not marked secret")
     for name, value in sorted(outputs.items()):
         if name not in SECRET_OUTPUTS and PEM_PRIVATE_KEY.search(json.dumps(value)):
             problems.append(f"`{name}` carries a private key in plain text")
     return problems
-
-
-# How the engine writes a value that is not known until the update (preview of a new resource).
-UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9"
-
-
-def _unknown(value: Any) -> bool:
-    return value == UNKNOWN or (isinstance(value, str) and value.startswith("output<"))
 
 
 @dataclass(frozen=True)
