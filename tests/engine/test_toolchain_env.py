@@ -25,6 +25,8 @@ def checkout(tmp_path: Path) -> Path:
 
 def sourced_env(root: Path, cache: Path, **extra: str) -> dict[str, str]:
     base = {k: v for k, v in os.environ.items() if not k.startswith("PULUMI_")}
+    # No pulumi on PATH (`make` puts the toolchain's there): env.sh would rightly prefer it.
+    base["PATH"] = "/usr/local/bin:/usr/bin:/bin"
     env = base | {"PAASMAS_CACHE": str(cache)} | extra
     env.pop("PAASMAS_ROOT", None)
     out = subprocess.run(
