@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from lab.hosts.hostlab import HostLab
+from tests.engine.engine_toolchain import toolchain_environment
 
 pytestmark = pytest.mark.hostlab
 
@@ -21,13 +22,6 @@ REPO = Path(__file__).resolve().parents[2]
 SECRET_SIGNATURE = "4dabf18193072939515e22adb298388d"  # Pulumi's marker of a secret value
 SECRET_MARK = "1b47061264138c4ac30d75fd1eb44270"
 
-
-def toolchain_environment() -> dict[str, str]:
-    """os.environ as toolchain/env.sh leaves it (the same as every make recipe)."""
-    script = f"source {REPO / 'toolchain' / 'env.sh'} && env -0"
-    out = subprocess.run(["bash", "-c", script], check=True, capture_output=True,
-                         cwd=REPO).stdout.decode()
-    return dict(item.split("=", 1) for item in out.split("\0") if "=" in item)
 
 
 def test_the_checks_read_a_real_pulumi_stack(healthy_lab: HostLab, tmp_path: Path) -> None:

@@ -5,7 +5,6 @@ cloud, in a temporary project and backend: nothing is written into the checkout 
 from __future__ import annotations
 
 import json
-import re
 import shutil
 import subprocess
 import time
@@ -16,6 +15,8 @@ from typing import Any
 import pytest
 import yaml
 from lab_cloud import clouds_yaml, project_residue
+
+from tests.engine.engine_toolchain import pinned_versions, toolchain_environment
 
 REPO = Path(__file__).resolve().parents[2]
 # Entries of the checkout the temporary project does not share.
@@ -29,14 +30,6 @@ def lab_stack_config() -> dict[str, Any]:
     ]
     return config
 
-
-def toolchain_env() -> dict[str, str]:
-    """os.environ as toolchain/env.sh leaves it (the one list of the toolchain's variables)."""
-    script = f"source {REPO / 'toolchain' / 'env.sh'} && env -0"
-    out = subprocess.run(
-        ["bash", "-c", script], check=True, capture_output=True, cwd=REPO
-    ).stdout.decode()
-    return dict(item.split("=", 1) for item in out.split("\0") if "=" in item)
 
 
 def foreign_residue(cloud: Any) -> set[str]:
@@ -105,18 +98,15 @@ def new_stack(tmp_path: Path, name: str, config: dict[str, Any]) -> Stack:
 
     Skips, naming the cause, when the toolchain has no pulumi or no OpenStack provider plugin.
     """
-    env = toolchain_env()
+    env = toolchain_environment()
     pulumi = shutil.which("pulumi", path=env["PATH"])
     if pulumi is None:
         pytest.skip(reason="no pulumi binary on the toolchain PATH: run `make setup` first")
-    pin = re.search(
-        r"^pulumi-openstack==(\S+)", (REPO / "requirements.txt").read_text(), re.MULTILINE
-    )
-    assert pin is not None, "requirements.txt pins no pulumi-openstack"
+    pin = pinned_versions()["pulumi-openstack"]
     plugin = (
         Path(env["PULUMI_HOME"])
         / "plugins"
-        / f"resource-openstack-v{pin.group(1)}"
+        / f"resource-openstack-v{pin}"
         / "pulumi-resource-openstack"
     )
     if not plugin.exists():

@@ -20,6 +20,7 @@ from typing import Any
 import pytest
 import yaml
 
+from tests.engine.engine_toolchain import pinned_versions, toolchain_environment
 from tools import preview_summary as summary
 
 pytestmark = pytest.mark.policy
@@ -30,19 +31,6 @@ DEFAULT_CLOUDS_YAML = Path("/var/lib/paasmas-lab/clouds.yaml")
 PROGRAM_PATHS = ("__main__.py", "components", "cloud-config", "pipeline")
 
 
-def toolchain_environment() -> dict[str, str]:
-    """os.environ as toolchain/env.sh leaves it (the one list of variables)."""
-    script = f"source {REPO / 'toolchain' / 'env.sh'} && env -0"
-    out = subprocess.run(["bash", "-c", script], check=True, capture_output=True,
-                         cwd=REPO).stdout.decode()
-    return dict(item.split("=", 1) for item in out.split("\0") if "=" in item)
-
-
-def pinned_version(package: str) -> str:
-    for line in (REPO / "requirements.txt").read_text().splitlines():
-        if line.startswith(f"{package}=="):
-            return line.split("==", 1)[1].split()[0]
-    raise AssertionError(f"{package} is not pinned in requirements.txt")
 
 
 @dataclass(frozen=True)
@@ -73,7 +61,7 @@ def engine(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Engine]:
     if shutil.which("pulumi", path=env["PATH"]) is None:
         pytest.skip(reason="no pulumi binary on the toolchain PATH: run `make setup` first")
     for provider in ("openstack",):
-        version = pinned_version(f"pulumi-{provider}")
+        version = pinned_versions()[f"pulumi-{provider}"]
         plugin = (Path(env["PULUMI_HOME"]) / "plugins" / f"resource-{provider}-v{version}"
                   / f"pulumi-resource-{provider}")
         if not plugin.exists():

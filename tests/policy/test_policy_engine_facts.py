@@ -17,6 +17,8 @@ from typing import Any
 import pytest
 import yaml
 
+from tests.engine.engine_toolchain import toolchain_environment
+
 pytestmark = pytest.mark.policy
 
 REPO = Path(__file__).resolve().parents[2]
@@ -89,13 +91,6 @@ PolicyPack("probe", [StackValidationPolicy(name="record", description="records w
                                               validate=read_inputs)],
            enforcement_level=EnforcementLevel.ADVISORY)
 '''
-
-
-def toolchain_environment() -> dict[str, str]:
-    script = f"source {REPO / 'toolchain' / 'env.sh'} && env -0"
-    out = subprocess.run(["bash", "-c", script], check=True, capture_output=True,
-                         cwd=REPO).stdout.decode()
-    return dict(item.split("=", 1) for item in out.split("\0") if "=" in item)
 
 
 def pulumi(env: dict[str, str], cwd: Path, *args: str,
