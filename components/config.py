@@ -10,7 +10,7 @@ from __future__ import annotations
 import ipaddress
 import json
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any, TypeVar
@@ -652,17 +652,6 @@ def stack_config_values() -> dict[str, Any]:
     values: dict[str, Any] = dict(runtime_config.get_config_env())
     values.update(runtime_config.CONFIG.get())
     return {k: v for k, v in values.items() if k.startswith(f"{NAMESPACE}:") or k == CLOUD_KEY}
-
-
-def iter_roles(cfg: PlatformConfig) -> Iterator[tuple[str, NodeRoleConfig]]:
-    """Every node group the config asks for, by role name."""
-    if cfg.bastion.enabled:
-        yield "bastion", cfg.bastion.node
-    yield "paas", cfg.paas.node
-    yield "jenkins", cfg.jenkins.node
-    yield "database", cfg.database.node
-    if cfg.database.load_balancer.node is not None:
-        yield "db-lb", cfg.database.load_balancer.node
 
 
 __all__ = [
