@@ -221,7 +221,7 @@ def up(p: LabPaths) -> int:
     clock.say("nova: 3 fake hypervisors up and mapped")
     prepare.ensure_volume_service(admin, p)
     prepare.ensure_lb_provider(admin, p)
-    clock.say("cinder-volume up, octavia provider `amphora` offered")
+    clock.say("cinder-volume schedulable, octavia provider `amphora` offered")
     prepare.ensure_project(admin, secrets)
     prepare.ensure_public_network(admin)
     prepare.ensure_flavors(admin)

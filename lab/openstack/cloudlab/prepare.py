@@ -213,8 +213,21 @@ def ensure_volume_service(conn: Any, p: LabPaths) -> None:
         services = conn.block_storage.get("/os-services").json()["services"]
         return any(v["binary"] == "cinder-volume" and v["state"] == "up" for v in services)
 
+    def scheduler_has_pool() -> bool:
+        # A volume service that is up is not yet schedulable: the scheduler learns its pools
+        # only from the service's periodic report, and refuses every volume until then.
+        pools = conn.block_storage.get("/scheduler-stats/get_pools").json()["pools"]
+        return bool(pools)
+
     wait_for(
         "cinder-volume service up", volume_up, 120, "cinder-volume", p.logfile("cinder-volume")
+    )
+    wait_for(
+        "cinder-scheduler knows a volume pool",
+        scheduler_has_pool,
+        120,
+        "cinder-scheduler",
+        p.logfile("cinder-scheduler"),
     )
 
 
