@@ -108,6 +108,9 @@ class PaasConfig:
     service_cidr: ipaddress.IPv4Network
     # Octavia provider for the load balancers each app's gateway gets from the cloud controller.
     app_load_balancer_provider: str
+    # Designate zone (absolute, trailing dot) that gets the platform's wildcard records.
+    dns_zone: str | None = None
+    dns_ttl: int = 300
 
 
 @dataclass(frozen=True)
@@ -494,6 +497,8 @@ def _paas(s: _Section, default_image: str | None) -> PaasConfig:
     node = _node_role(s, default_image, default_size=3, quorum=True)
     domain = s.string("domain")
     _check_hostname(s, "domain", domain)
+    dns_zone, domain = _dns_zone(s, domain)
+    dns_ttl = s.integer("dns_ttl", 300, minimum=30, maximum=86400) or 300
     allowed = _source_cidrs(s, "allowed_cidrs", required=True, open_allowed=True,
                             default=("0.0.0.0/0",))
     admin = s.string("admin_username", "admin") or "admin"
@@ -515,7 +520,27 @@ def _paas(s: _Section, default_image: str | None) -> PaasConfig:
     s.finish()
     return PaasConfig(node, domain, allowed, admin, lb_fip,
                       cluster or ipaddress.IPv4Network("10.42.0.0/16"),
-                      service or ipaddress.IPv4Network("10.43.0.0/16"), app_lb_provider)
+                      service or ipaddress.IPv4Network("10.43.0.0/16"), app_lb_provider,
+                      dns_zone, dns_ttl)
+
+
+def _dns_zone(s: _Section, domain: str | None) -> tuple[str | None, str | None]:
+    """The Designate zone (absolute) and the platform domain inside it (the zone itself when
+    no domain is set). Without a zone the domain is left as configured."""
+    zone = s.string("dns_zone")
+    if zone is None:
+        return None, domain
+    zone = zone.lower()
+    _check_hostname(s, "dns_zone", zone)
+    zone = zone.rstrip(".")
+    if domain is None:
+        return f"{zone}.", zone
+    name = domain.lower().rstrip(".")
+    if name != zone and not name.endswith(f".{zone}"):
+        s.problem("domain", f"{domain!r} is not inside the DNS zone {zone}.",
+                  f"use a name under {zone} (e.g. paas.{zone}), or leave `domain` unset "
+                  "to use the zone itself")
+    return f"{zone}.", name
 
 
 def _jenkins(s: _Section, default_image: str | None) -> JenkinsConfig:

@@ -1,7 +1,8 @@
 """PaasCluster: etcd + k3s + Drycc Workflow nodes behind an Octavia load balancer.
 
 The load balancer and its floating IP come first: the platform domain (`<ip>.sslip.io` unless
-configured) is part of the nodes' user data. Each node then joins the pools.
+configured, with its records in Designate when a zone is given) is part of the nodes' user
+data. Each node then joins the pools.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import pulumi_openstack as openstack
 
 from components.cloud_cleanup import ClusterLoadBalancerCleanup
 from components.config import PaasConfig
+from components.dns import PlatformDns, PlatformDnsArgs
 from components.loadbalancer import (
     HealthCheck,
     ListenerSpec,
@@ -86,6 +88,10 @@ class PaasCluster(pulumi.ComponentResource):
         assert lb.floating_address is not None  # the PaaS entry point always has one
         self.lb_address = lb.floating_address
         self.domain = lb.floating_address.apply(lambda ip: platform_domain(cfg.domain, ip))
+        if cfg.dns_zone is not None and cfg.domain is not None:
+            PlatformDns(f"{name}-dns", PlatformDnsArgs(
+                zone=cfg.dns_zone, domain=cfg.domain, address=lb.floating_address,
+                ttl=cfg.dns_ttl), opts=pulumi.ResourceOptions(parent=self))
 
         hostnames = [node_name(env.prefix, "paas", i) for i in range(cfg.node.size)]
 

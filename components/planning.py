@@ -98,6 +98,13 @@ def platform_domain(configured: str | None, lb_address: str) -> str:
     return configured if configured else f"{lb_address}.sslip.io"
 
 
+def platform_dns_records(domain: str) -> dict[str, str]:
+    """The A records that make the platform domain resolve, by a stable key: the domain itself
+    and the wildcard every app, the controller and the builder live under."""
+    absolute = f"{domain.rstrip('.')}."
+    return {"apex": absolute, "wildcard": f"*.{absolute}"}
+
+
 def paas_controller_url(domain: str) -> str:
     """Drycc's controller answers on `drycc.<platform domain>`."""
     return f"http://drycc.{domain}"

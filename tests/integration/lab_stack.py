@@ -5,8 +5,11 @@ cloud, in a temporary project and backend: nothing is written into the checkout 
 from __future__ import annotations
 
 import json
+import re
 import shutil
+import signal
 import subprocess
+import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -31,11 +34,25 @@ def lab_stack_config() -> dict[str, Any]:
     return config
 
 
-
 def foreign_residue(cloud: Any) -> set[str]:
     """The project's contents, less what the lab's own tests and bench name with their prefixes
     (they may be running in the same project at the same time)."""
     return {r for r in project_residue(cloud) if " labtest-" not in r and " lab-bench-" not in r}
+
+
+# A progress line of `pulumi up --non-interactive`: " +  openstack:...:Port node-0 created (1s)".
+CREATED_LINE = re.compile(r"^ \+ +\S+ \S+ created \(")
+
+
+@dataclass(frozen=True)
+class Interruption:
+    """What one `pulumi up` stopped with SIGINT (an operator's Ctrl-C) left behind."""
+
+    returncode: int
+    created_before_signal: int
+    resources_in_state: int
+    pending_operations: list[dict[str, Any]]
+    output: str
 
 
 @dataclass
@@ -47,6 +64,7 @@ class Stack:
     env: dict[str, str]
     pulumi: str
     seconds: dict[str, float] = field(default_factory=dict)
+    interruption: Interruption | None = None
 
     def run(self, *args: str, timeout_s: float = 1200) -> subprocess.CompletedProcess[str]:
         started = time.monotonic()
@@ -60,6 +78,46 @@ class Stack:
         )
         self.seconds[" ".join(args[:1])] = time.monotonic() - started
         return result
+
+    def interrupted_up(self, after_created: int, timeout_s: float = 900) -> Interruption:
+        """`pulumi up`, sent SIGINT once `after_created` resources are created, as an operator
+        pressing Ctrl-C: Pulumi lets the operations in flight finish and records them."""
+        args = ("up", "--yes", "--skip-preview", "--non-interactive", "--stack", self.name)
+        proc = subprocess.Popen(
+            [self.pulumi, *args],
+            cwd=self.project,
+            env=self.env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        watchdog = threading.Timer(timeout_s, proc.kill)
+        watchdog.start()
+        lines: list[str] = []
+        created = 0
+        signalled_at: int | None = None
+        try:
+            assert proc.stdout is not None
+            for line in proc.stdout:
+                lines.append(line)
+                if CREATED_LINE.match(line):
+                    created += 1
+                if signalled_at is None and created >= after_created:
+                    proc.send_signal(signal.SIGINT)
+                    signalled_at = created
+            returncode = proc.wait()
+        finally:
+            watchdog.cancel()
+        output = "".join(lines)
+        assert signalled_at is not None, f"up finished before {after_created} creations:\n{output}"
+        deployment = json.loads(self.must("stack", "export"))["deployment"]
+        return Interruption(
+            returncode=returncode,
+            created_before_signal=signalled_at,
+            resources_in_state=len(deployment.get("resources") or []),
+            pending_operations=deployment.get("pending_operations") or [],
+            output=output,
+        )
 
     def must(self, *args: str) -> str:
         result = self.run(*args)

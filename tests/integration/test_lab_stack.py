@@ -1,6 +1,7 @@
 """The whole platform on the local cloud: `pulumi up` of the `lab` stack (stacks/Pulumi.lab.yaml)
-with the real CLI, provider and program; every server ACTIVE and every load balancer
-provisioned; a second preview changes nothing; `pulumi destroy` leaves the project as it was.
+with the real CLI, provider and program; an `up` interrupted with Ctrl-C is completed by the
+next `up`; every server ACTIVE and every load balancer provisioned; a second preview changes
+nothing; `pulumi destroy` leaves the project as it was.
 
 The local cloud has no data plane (docs/lab.md): load balancers reach provisioning ACTIVE while
 their operating status stays OFFLINE, since no amphora ever reports health.
@@ -8,6 +9,7 @@ their operating status stays OFFLINE, since no amphora ever reports health.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from typing import Any
 
@@ -24,14 +26,21 @@ pytestmark = [
 ]
 
 
+# Resources created before the first `up` is interrupted: past the network, into the servers
+# and load balancers (the platform is ~130).
+CREATED_BEFORE_INTERRUPT = 40
+
+
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
-    """The lab stack after `pulumi up`. The last test destroys it; should a test before it fail,
-    the stack is destroyed here all the same."""
+    """The lab stack after an `up` interrupted with SIGINT and a second `up` that completes it.
+    The last test destroys it; should a test before it fail, the stack is destroyed here all
+    the same."""
     stack = new_stack(
         tmp_path_factory.mktemp("lab-stack"), unique_name("stack"), lab_stack_config()
     )
     try:
+        stack.interruption = stack.interrupted_up(after_created=CREATED_BEFORE_INTERRUPT)
         stack.must("up", "--yes", "--skip-preview")
         yield stack
     finally:
@@ -42,6 +51,24 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
 def _named(resources: Any, stack: Stack) -> list[Any]:
     prefix = f"paasmas-{stack.name}-"
     return [r for r in resources if (r.name or "").startswith(prefix)]
+
+
+def test_an_interrupted_up_stops_cleanly_and_the_next_up_completes_it(stack: Stack) -> None:
+    interrupted = stack.interruption
+    assert interrupted is not None
+    tail = interrupted.output[-4000:]
+    assert interrupted.returncode != 0, tail
+    # Ctrl-C lets the operations in flight finish and records them: nothing half-done.
+    assert interrupted.pending_operations == [], tail
+    complete = stack.resource_count()
+    assert CREATED_BEFORE_INTERRUPT <= interrupted.resources_in_state < complete, tail
+    # The second `up` created only what was missing.
+    second = stack.run("stack", "history", "--json")
+    assert second.returncode == 0, second.stderr
+    latest = json.loads(second.stdout)[0]
+    assert latest["result"] == "succeeded"
+    created = latest["resourceChanges"]["create"]
+    assert created == complete - interrupted.resources_in_state, latest["resourceChanges"]
 
 
 def test_up_brings_every_server_active_at_the_addresses_it_reports(

@@ -128,6 +128,8 @@ class RecordingMocks(pulumi.runtime.Mocks):
                              {"interface": "public", "region": "RegionOne", "id": "p",
                               "regionId": "RegionOne", "url": "https://keystone.unit:5000/v3"},
                          ]}]}, []
+        if token == "openstack:dns/getDnsZone:getDnsZone":
+            return {"id": f"zone-{name}", "name": name}, []
         if token == "openstack:compute/getKeypair:getKeypair":
             return {"id": name, "name": name, "publicKey": "ssh-ed25519 AAAA"}, []
         raise AssertionError(f"unexpected invoke {token}")

@@ -135,6 +135,12 @@ BAD_CONFIGS: list[tuple[str, dict[str, Any], str]] = [
      "downloads.http_proxy"),
     ("section not a mapping", {**LAB, "paasmas:paas": "big"}, "paas"),
     ("two bastions", with_changes(LAB, bastion={"size": 2}), "bastion.size"),
+    ("bad dns zone", with_changes(LAB, paas={"dns_zone": "not a zone"}), "paas.dns_zone"),
+    ("domain outside the dns zone",
+     with_changes(LAB, paas={"dns_zone": "example.com.", "domain": "paas.example.org"}),
+     "paas.domain"),
+    ("dns ttl too short", with_changes(LAB, paas={"dns_zone": "example.com", "dns_ttl": 5}),
+     "paas.dns_ttl"),
 ]
 
 
@@ -203,3 +209,30 @@ def test_bastion_can_be_disabled_without_its_keys() -> None:
 def test_floating_ips_true_allocates_one_per_node() -> None:
     cfg = load(as_pulumi_config(with_changes(LAB, jenkins={"floating_ips": True})))
     assert cfg.jenkins.node.floating_ips == ("",)
+
+
+def test_dns_zone_is_absolute_and_the_domain_defaults_to_it() -> None:
+    cfg = load(as_pulumi_config(with_changes(LAB, paas={"dns_zone": "Cloud.Example.com"})))
+    assert cfg.paas.dns_zone == "cloud.example.com."
+    assert cfg.paas.domain == "cloud.example.com"
+    assert cfg.paas.dns_ttl == 300
+
+
+@pytest.mark.parametrize("domain", ["paas.example.com", "a.b.example.com.", "example.com"])
+def test_a_domain_inside_the_dns_zone_is_kept(domain: str) -> None:
+    cfg = load(as_pulumi_config(with_changes(
+        LAB, paas={"dns_zone": "example.com.", "domain": domain, "dns_ttl": 60})))
+    assert cfg.paas.dns_zone == "example.com."
+    assert cfg.paas.domain == domain.rstrip(".")
+    assert cfg.paas.dns_ttl == 60
+
+
+def test_a_domain_that_only_ends_like_the_zone_is_outside_it() -> None:
+    problems = problems_of(with_changes(
+        LAB, paas={"dns_zone": "example.com", "domain": "paas.badexample.com"}))
+    assert [p for p in problems if p.startswith("paas.domain: ")], problems
+
+
+def test_without_a_dns_zone_nothing_changes() -> None:
+    cfg = load(as_pulumi_config(LAB))
+    assert cfg.paas.dns_zone is None

@@ -292,3 +292,22 @@ def test_cloud_controller_gets_an_application_credential_and_a_cleanup_on_destro
     assert cleanup.inputs["subnet_id"] == "paasmas-network-subnet-id"
     # later nodes carry no cloud controller: only the first node installs the platform
     assert "application-credential-id" not in servers(run, "paas")[1].inputs["userData"]
+
+
+def test_without_a_dns_zone_no_records_are_made() -> None:
+    assert lab_run().mocks.of_type("dns/recordSet:RecordSet") == []
+
+
+def test_a_dns_zone_gets_the_domain_and_its_wildcard_at_the_platform_address() -> None:
+    run = run_program(with_changes(LAB, paas={"dns_zone": "cloud.example.com.",
+                                              "domain": "paas.cloud.example.com"}))
+    records = {r.inputs["name"]: r.inputs for r in run.mocks.of_type("dns/recordSet:RecordSet")}
+    assert set(records) == {"paas.cloud.example.com.", "*.paas.cloud.example.com."}
+    address = run.outputs[out.PAAS_LB_ADDRESS]
+    for record in records.values():
+        assert record["zoneId"] == "zone-cloud.example.com."
+        assert (record["type"], record["records"], record["ttl"]) == ("A", [address], 300)
+    assert run.outputs[out.PAAS_DOMAIN] == "paas.cloud.example.com"
+    assert run.outputs[out.PAAS_CONTROLLER_URL] == "http://drycc.paas.cloud.example.com"
+    first = servers(run, "paas")[0].inputs["userData"]
+    assert "paas.cloud.example.com" in first
