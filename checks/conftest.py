@@ -137,6 +137,9 @@ class SshAccess:
         self.config_path.write_text(ssh_config(platform, self.identity, self.known_hosts,
                                                self.config_path, self.accept_new))
         self.hosts: dict[str, testinfra.host.Host] = {}
+        # Hosts SSH could not reach in this run, with why: a dead host costs one timeout, not
+        # one per check.
+        self.unreachable: dict[str, str] = {}
 
     def trust(self, client: paramiko.SSHClient) -> None:
         if self.known_hosts.is_file():
@@ -212,11 +215,15 @@ def ssh(platform: Platform, pytestconfig: pytest.Config,
 
 @pytest.fixture
 def host(node: Node, ssh: SshAccess) -> testinfra.host.Host:
+    name = connect_name(ssh.platform, node)
+    if name in ssh.unreachable:
+        pytest.fail(ssh.unreachable[name], pytrace=False)
     connected = ssh.host(node)
     try:
         connected.backend.client  # noqa: B018 (connects once per host and worker)
     except (OSError, paramiko.SSHException) as error:
-        del ssh.hosts[connect_name(ssh.platform, node)]
-        pytest.fail(f"{node}: SSH through the bastion expected to connect, found "
-                    f"{type(error).__name__}: {error}", pytrace=False)
+        del ssh.hosts[name]
+        ssh.unreachable[name] = (f"{node}: SSH through the bastion expected to connect, found "
+                                 f"{type(error).__name__}: {error} (not retried in this run)")
+        pytest.fail(ssh.unreachable[name], pytrace=False)
     return connected
