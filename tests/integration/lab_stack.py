@@ -83,31 +83,31 @@ class Stack:
         """`pulumi up`, sent SIGINT once `after_created` resources are created, as an operator
         pressing Ctrl-C: Pulumi lets the operations in flight finish and records them."""
         args = ("up", "--yes", "--skip-preview", "--non-interactive", "--stack", self.name)
-        proc = subprocess.Popen(
+        lines: list[str] = []
+        created = 0
+        signalled_at: int | None = None
+        with subprocess.Popen(
             [self.pulumi, *args],
             cwd=self.project,
             env=self.env,
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
             text=True,
-        )
-        watchdog = threading.Timer(timeout_s, proc.kill)
-        watchdog.start()
-        lines: list[str] = []
-        created = 0
-        signalled_at: int | None = None
-        try:
-            assert proc.stdout is not None
-            for line in proc.stdout:
-                lines.append(line)
-                if CREATED_LINE.match(line):
-                    created += 1
-                if signalled_at is None and created >= after_created:
-                    proc.send_signal(signal.SIGINT)
-                    signalled_at = created
-            returncode = proc.wait()
-        finally:
-            watchdog.cancel()
+        ) as proc:
+            watchdog = threading.Timer(timeout_s, proc.kill)
+            watchdog.start()
+            try:
+                assert proc.stdout is not None
+                for line in proc.stdout:
+                    lines.append(line)
+                    if CREATED_LINE.match(line):
+                        created += 1
+                    if signalled_at is None and created >= after_created:
+                        proc.send_signal(signal.SIGINT)
+                        signalled_at = created
+                returncode = proc.wait()
+            finally:
+                watchdog.cancel()
         output = "".join(lines)
         assert signalled_at is not None, f"up finished before {after_created} creations:\n{output}"
         deployment = json.loads(self.must("stack", "export"))["deployment"]
