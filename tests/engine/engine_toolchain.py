@@ -99,10 +99,9 @@ def require_plugin(toolchain: Toolchain, name: str) -> None:
         for line in status.read_text().splitlines():
             if line.startswith(f"missing-provider {name} "):
                 why = "make setup could not build it: " + line.split()[-1]
-    pytest.skip(
-        reason=f"pulumi-resource-{name} v{provider_pin(toolchain, name)} is not installed in "
-        f"{toolchain.env['PULUMI_HOME']} ({why}; docs/toolchain.md, 'Provider plugins')"
-    )
+    pytest.skip(reason=(
+        f"pulumi-resource-{name} v{provider_pin(toolchain, name)} is not installed in "
+        f"{toolchain.env['PULUMI_HOME']} ({why}; docs/toolchain.md, 'Provider plugins')"))
 
 
 @contextmanager

@@ -168,10 +168,9 @@ def new_stack(tmp_path: Path, name: str, config: dict[str, Any]) -> Stack:
         / "pulumi-resource-openstack"
     )
     if not plugin.exists():
-        pytest.skip(
-            reason=f"{plugin} missing: `make setup` could not build the OpenStack provider "
-            "(docs/toolchain.md, 'Provider plugins')"
-        )
+        pytest.skip(reason=(
+            f"{plugin} missing: `make setup` could not build the OpenStack provider "
+            "(docs/toolchain.md, 'Provider plugins')"))
     project = tmp_path / "project"
     project.mkdir()
     for entry in REPO.iterdir():
