@@ -1,18 +1,21 @@
-"""PaaSmas: load and validate the stack config, build the platform, export the output contract."""
+"""PaaSmas: load and validate the stack config, find what it names in the cloud, build the
+platform, export the output contract."""
 
 import pulumi
 
 from components.config import ConfigError, load, stack_config_values
 from components.planning import resource_prefix
 from components.platform import Platform
+from components.preflight import PulumiCloudLookup, look_up
 
 try:
     config = load(stack_config_values())
+    facts = look_up(config, PulumiCloudLookup())
 except ConfigError as error:
     # Nothing has been declared yet: the run stops here with every problem listed.
     raise pulumi.RunError(str(error)) from None
 
-platform = Platform("paasmas", config, stack=pulumi.get_stack(),
+platform = Platform("paasmas", config, facts, stack=pulumi.get_stack(),
                     prefix=resource_prefix(pulumi.get_project(), pulumi.get_stack()))
 for output_name, value in platform.outputs.items():
     pulumi.export(output_name, value)

@@ -9,12 +9,15 @@ import pulumi_openstack as openstack
 
 from components.config import NetworkConfig
 from components.planning import allocation_pool, gateway_address
+from components.preflight import ExistingNetworkIds
 
 
 @dataclass(frozen=True)
 class NetworkArgs:
     config: NetworkConfig
     prefix: str  # of the names the cloud shows
+    external_network_id: str  # found before anything was declared (components/preflight.py)
+    existing: ExistingNetworkIds | None  # found likewise when the config reuses a network
 
 
 class Network(pulumi.ComponentResource):
@@ -30,28 +33,14 @@ class Network(pulumi.ComponentResource):
         super().__init__("paasmas:index:Network", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
         cfg = args.config
-        external = openstack.networking.get_network_output(name=cfg.external_network,
-                                                           external=True, opts=_invoke(self))
-        self.external_network_id = external.id
+        self.external_network_id = pulumi.Output.from_input(args.external_network_id)
         self.external_network_name = cfg.external_network
 
-        if cfg.existing is not None:
-            network = openstack.networking.get_network_output(
-                network_id=_id_or_none(cfg.existing.network),
-                name=_name_or_none(cfg.existing.network), opts=_invoke(self))
-            subnet = openstack.networking.get_subnet_output(
-                subnet_id=_id_or_none(cfg.existing.subnet),
-                name=_name_or_none(cfg.existing.subnet), opts=_invoke(self))
-            self.network_id = network.id
-            self.subnet_id = subnet.id
-            self.cidr = subnet.cidr
-            if cfg.existing.router is not None:
-                found_router = openstack.networking.get_router_output(
-                    router_id=_id_or_none(cfg.existing.router),
-                    name=_name_or_none(cfg.existing.router), opts=_invoke(self))
-                self.router_id = found_router.id
-            else:
-                self.router_id = pulumi.Output.from_input("")
+        if args.existing is not None:
+            self.network_id = pulumi.Output.from_input(args.existing.network_id)
+            self.subnet_id = pulumi.Output.from_input(args.existing.subnet_id)
+            self.cidr = pulumi.Output.from_input(args.existing.subnet_cidr)
+            self.router_id = pulumi.Output.from_input(args.existing.router_id)
         else:
             assert cfg.cidr is not None  # the loader guarantees one of existing / cidr
             net = openstack.networking.Network(
@@ -72,7 +61,7 @@ class Network(pulumi.ComponentResource):
             )
             router = openstack.networking.Router(
                 f"{name}-router", name=f"{args.prefix}-router",
-                external_network_id=external.id, opts=child)
+                external_network_id=args.external_network_id, opts=child)
             openstack.networking.RouterInterface(
                 f"{name}-router-interface", router_id=router.id, subnet_id=subnet_res.id,
                 opts=child)
@@ -83,25 +72,3 @@ class Network(pulumi.ComponentResource):
 
         self.register_outputs({"network_id": self.network_id, "subnet_id": self.subnet_id,
                                "router_id": self.router_id})
-
-
-def _invoke(parent: pulumi.Resource) -> pulumi.InvokeOptions:
-    return pulumi.InvokeOptions(parent=parent)
-
-
-def _looks_like_id(value: str) -> bool:
-    import uuid
-
-    try:
-        uuid.UUID(value)
-    except ValueError:
-        return False
-    return True
-
-
-def _id_or_none(value: str) -> str | None:
-    return value if _looks_like_id(value) else None
-
-
-def _name_or_none(value: str) -> str | None:
-    return None if _looks_like_id(value) else value

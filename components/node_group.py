@@ -8,8 +8,8 @@ floating IPs. Nodes are keyed `<role>-<index>`: growing a group never renames ex
 from __future__ import annotations
 
 import ipaddress
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
 
 import pulumi
 import pulumi_openstack as openstack
@@ -44,6 +44,8 @@ class NodeEnvironment:
     external_network: str
     ssh_user: str
     downloads: DownloadsConfig
+    # Image name -> ID, found before anything was declared (components/preflight.py).
+    image_ids: Mapping[str, str] = field(default_factory=dict)
     availability_zones: tuple[str, ...] = ()
     # Fixed IPs are planned when the stack creates the subnet; None lets Neutron choose.
     subnet_cidr: ipaddress.IPv4Network | None = None
@@ -120,9 +122,7 @@ class NodeGroup(pulumi.ComponentResource):
             for i in range(size)
         ]
 
-        image_id = (openstack.images.get_image_output(name=args.node.image, most_recent=True,
-                                                      opts=pulumi.InvokeOptions(parent=self)).id
-                    if args.node.boot_volume_size else None)
+        image_id = env.image_ids[args.node.image] if args.node.boot_volume_size else None
         server_opts = pulumi.ResourceOptions(
             parent=self, protect=args.protect,
             ignore_changes=[] if args.replace_on_user_data_change else ["userData"])

@@ -63,6 +63,7 @@ class PaasClusterArgs:
     secrets: PlatformSecrets
     external_network_id: pulumi.Input[str]
     cloud: str | None  # clouds.yaml entry, for removing what the cluster created on destroy
+    dns_zone_id: str | None = None  # the Designate zone of `paas.dns_zone`, found up front
 
 
 class PaasCluster(pulumi.ComponentResource):
@@ -88,9 +89,9 @@ class PaasCluster(pulumi.ComponentResource):
         assert lb.floating_address is not None  # the PaaS entry point always has one
         self.lb_address = lb.floating_address
         self.domain = lb.floating_address.apply(lambda ip: platform_domain(cfg.domain, ip))
-        if cfg.dns_zone is not None and cfg.domain is not None:
+        if args.dns_zone_id is not None and cfg.domain is not None:
             PlatformDns(f"{name}-dns", PlatformDnsArgs(
-                zone=cfg.dns_zone, domain=cfg.domain, address=lb.floating_address,
+                zone_id=args.dns_zone_id, domain=cfg.domain, address=lb.floating_address,
                 ttl=cfg.dns_ttl), opts=pulumi.ResourceOptions(parent=self))
 
         hostnames = [node_name(env.prefix, "paas", i) for i in range(cfg.node.size)]

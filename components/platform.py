@@ -16,6 +16,7 @@ from components.network import Network, NetworkArgs
 from components.node_group import NodeEnvironment, NodeGroup, NodeGroupArgs, NodeSlot
 from components.paas import PaasCluster, PaasClusterArgs
 from components.planning import node_name
+from components.preflight import CloudFacts
 from components.secrets import PlatformSecrets
 from components.security import (
     BASTION,
@@ -36,12 +37,13 @@ from pipeline.jobs import app_names
 class Platform(pulumi.ComponentResource):
     outputs: dict[str, Any]
 
-    def __init__(self, name: str, cfg: PlatformConfig, *, stack: str, prefix: str,
-                 opts: pulumi.ResourceOptions | None = None) -> None:
+    def __init__(self, name: str, cfg: PlatformConfig, facts: CloudFacts, *, stack: str,
+                 prefix: str, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("paasmas:index:Platform", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
         secrets = PlatformSecrets(f"{name}-secrets", opts=child)
-        network = Network(f"{name}-network", NetworkArgs(cfg.network, prefix), opts=child)
+        network = Network(f"{name}-network", NetworkArgs(
+            cfg.network, prefix, facts.external_network_id, facts.existing_network), opts=child)
         groups = SecurityGroups(
             f"{name}-sg",
             SecurityGroupsArgs(
@@ -60,15 +62,15 @@ class Platform(pulumi.ComponentResource):
                 f"{name}-keypair", name=f"{prefix}-key", public_key=cfg.access.ssh_public_key,
                 opts=child).name
         else:
-            assert cfg.access.existing_keypair is not None
-            key_pair = openstack.compute.get_keypair_output(
-                name=cfg.access.existing_keypair, opts=pulumi.InvokeOptions(parent=self)).name
+            assert cfg.access.existing_keypair is not None  # found by the preflight
+            key_pair = cfg.access.existing_keypair
 
         env = NodeEnvironment(
             prefix=prefix, stack=stack, network_id=network.network_id,
             subnet_id=network.subnet_id, key_pair=key_pair,
             external_network=cfg.network.external_network, ssh_user=cfg.access.ssh_user,
-            downloads=cfg.downloads, availability_zones=cfg.availability_zones,
+            downloads=cfg.downloads, image_ids=facts.image_ids,
+            availability_zones=cfg.availability_zones,
             subnet_cidr=cfg.network.cidr)
 
         bastion: NodeGroup | None = None
@@ -93,7 +95,7 @@ class Platform(pulumi.ComponentResource):
             PaasClusterArgs(config=cfg.paas, env=env, node_security_group_id=groups.ids[PAAS],
                             lb_security_group_id=groups.ids[PAAS_LB], secrets=secrets,
                             external_network_id=network.external_network_id,
-                            cloud=cfg.cloud),
+                            cloud=cfg.cloud, dns_zone_id=facts.dns_zone_id),
             opts=child)
         database = DatabaseCluster(
             f"{name}-database",

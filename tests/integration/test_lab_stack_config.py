@@ -41,3 +41,24 @@ def test_invalid_config_stops_the_run_naming_each_key_and_creates_nothing(
     assert stack.resource_count() == 0
     assert foreign_residue(cloud) == before
     assert os.listdir(stack.project / "stacks") == [f"Pulumi.{stack.name}.yaml"]
+
+
+def test_names_missing_from_the_cloud_stop_the_run_before_anything_is_created(
+    cloud: Any, tmp_path: Path
+) -> None:
+    """A valid config naming an image and a flavor the cloud does not have: the program's
+    lookups (components/preflight.py) run before it declares anything."""
+    config = lab_stack_config()
+    config["paasmas:image"] = "flatcar-typo"
+    config["paasmas:database"]["flavor"] = "paasmas.huge"
+    before = foreign_residue(cloud)
+    stack = new_stack(tmp_path, unique_name("stack"), config)
+
+    result = stack.run("up", "--yes")
+    output = result.stdout + result.stderr
+    assert result.returncode != 0, output
+    assert "bastion.image: image 'flatcar-typo' not found in the cloud" in output
+    assert "database.flavor: flavor 'paasmas.huge' not found in the cloud" in output
+    assert "2 problem(s)" in output
+    assert stack.resource_count() == 0
+    assert foreign_residue(cloud) == before

@@ -20,6 +20,7 @@ import yaml
 
 from components.config import load
 from components.platform import Platform
+from components.preflight import PulumiCloudLookup, look_up
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -128,6 +129,8 @@ class RecordingMocks(pulumi.runtime.Mocks):
                              {"interface": "public", "region": "RegionOne", "id": "p",
                               "regionId": "RegionOne", "url": "https://keystone.unit:5000/v3"},
                          ]}]}, []
+        if token == "openstack:compute/getFlavor:getFlavor":
+            return {"id": f"flavor-{name}", "name": name}, []
         if token == "openstack:dns/getDnsZone:getDnsZone":
             return {"id": f"zone-{name}", "name": name}, []
         if token == "openstack:compute/getKeypair:getKeypair":
@@ -167,7 +170,8 @@ def run_program(values: dict[str, Any], stack: str = "unit") -> ProgramRun:
     @pulumi.runtime.test  # type: ignore[misc]  # the SDK decorator is untyped
     def program() -> Any:
         cfg = load(as_pulumi_config(values))
-        platform = Platform("paasmas", cfg, stack=stack, prefix=f"paasmas-{stack}",
+        facts = look_up(cfg, PulumiCloudLookup())  # the real lookups, answered by the mocks
+        platform = Platform("paasmas", cfg, facts, stack=stack, prefix=f"paasmas-{stack}",
                             opts=pulumi.ResourceOptions(transformations=[record_options]))
 
         async def collect() -> None:
