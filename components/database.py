@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import pulumi
+import pulumi_openstack as openstack
 
 from components.config import DatabaseConfig, DatabaseLoadBalancerMode
 from components.loadbalancer import (
@@ -17,7 +18,7 @@ from components.loadbalancer import (
     OctaviaLoadBalancerArgs,
 )
 from components.node_group import NodeEnvironment, NodeGroup, NodeGroupArgs, NodeSlot
-from components.planning import etcd_members
+from components.planning import database_vip_address, etcd_members
 from components.secrets import IssuedCertificate, PlatformSecrets
 from components.userdata import (
     CLUSTERCHECK_PORT,
@@ -54,6 +55,7 @@ class DatabaseClusterArgs:
     lb_security_group_id: pulumi.Input[str]
     secrets: PlatformSecrets
     etcd: EtcdAccess
+    subnet_prefix_len: int  # of the tenant subnet: the HAProxy nodes' VIP lives in it
 
 
 class DatabaseCluster(pulumi.ComponentResource):
@@ -130,27 +132,39 @@ class DatabaseCluster(pulumi.ComponentResource):
         else:
             assert cfg.load_balancer.node is not None
             database_peers = pulumi.Output.all(*self.nodes.addresses)
+            # The address clients use: a port of its own reserves it in Neutron, the HAProxy
+            # nodes may answer for it, and the one elected through etcd holds it.
+            vip_port = openstack.networking.Port(
+                f"{name}-vip", name=f"{env.prefix}-database-vip", network_id=env.network_id,
+                fixed_ips=[openstack.networking.PortFixedIpArgs(
+                    subnet_id=env.subnet_id,
+                    ip_address=(database_vip_address(env.subnet_cidr)
+                                if env.subnet_cidr else None))],
+                security_group_ids=[args.lb_security_group_id],
+                opts=pulumi.ResourceOptions(parent=self))
+            vip = vip_port.all_fixed_ips[0]
 
             def lb_user_data(slot: NodeSlot,
                              addresses: Sequence[pulumi.Output[str]]) -> pulumi.Output[str]:
                 values = pulumi.Output.all(
                     address=slot.address, peers=database_peers, etcd_hosts=etcd_hosts,
-                    ca=secrets.ca.cert_pem, cert=etcd_client.cert_pem, key=etcd_client.key_pem)
+                    ca=secrets.ca.cert_pem, cert=etcd_client.cert_pem, key=etcd_client.key_pem,
+                    vip=vip)
                 return values.apply(lambda v: render_cloud_config(DatabaseLoadBalancerContext(
                     node=NodeContext(env.stack, Role.DB_LB, slot.index, slot.hostname,
                                      v["address"], env.ssh_user, env.downloads),
                     etcd=EtcdClientContext(etcd_members(args.etcd.hostnames, v["etcd_hosts"]),
                                            TlsBundle(v["ca"], v["cert"], v["key"])),
                     database_peers=tuple(v["peers"]),
-                    stack=env.stack)))
+                    stack=env.stack,
+                    vip_address=v["vip"], vip_prefix_len=args.subnet_prefix_len)))
 
             self.lb_nodes = NodeGroup(
                 f"{name}-lb-nodes",
                 NodeGroupArgs(role="db-lb", env=env, node=cfg.load_balancer.node,
                               security_group_ids=[args.lb_security_group_id],
-                              user_data=lb_user_data),
+                              user_data=lb_user_data, allowed_addresses=[vip]),
                 opts=pulumi.ResourceOptions(parent=self))
-            # Clients use the first HAProxy node; more nodes are spares for manual failover.
-            self.host = self.lb_nodes.addresses[0]
+            self.host = vip
         self.register_outputs({"host": self.host})
 

@@ -65,6 +65,8 @@ class NodeGroupArgs:
     # Database nodes keep running when only their user data changed (explicit stack option).
     replace_on_user_data_change: bool = True
     protect: bool = False
+    # Addresses the nodes may also answer for (a VIP they hand between them).
+    allowed_addresses: Sequence[pulumi.Input[str]] = ()
 
 
 def volume_device_path(volume_id: str) -> str:
@@ -98,6 +100,9 @@ class NodeGroup(pulumi.ComponentResource):
                     subnet_id=env.subnet_id,
                     ip_address=fixed_ips[i] if fixed_ips else None)],
                 security_group_ids=list(args.security_group_ids),
+                allowed_address_pairs=[
+                    openstack.networking.PortAllowedAddressPairArgs(ip_address=address)
+                    for address in args.allowed_addresses] or None,
                 admin_state_up=True,
                 opts=child,
             )

@@ -48,6 +48,12 @@ def fixed_addresses(cidr: ipaddress.IPv4Network, role: str, size: int) -> tuple[
     return tuple(str(cidr.network_address + start + i) for i in range(size))
 
 
+def database_vip_address(cidr: ipaddress.IPv4Network) -> str:
+    """The database address the HAProxy nodes hand between them: the last address of their
+    block (a role has at most BLOCK - 1 nodes, so no node ever gets it)."""
+    return fixed_addresses(cidr, "db-lb", BLOCK)[-1]
+
+
 def gateway_address(cidr: ipaddress.IPv4Network) -> str:
     return str(cidr.network_address + 1)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 from dataclasses import replace
 from typing import Any
 
@@ -104,7 +105,8 @@ class Platform(pulumi.ComponentResource):
                 lb_security_group_id=groups.ids[DB_LB], secrets=secrets,
                 etcd=EtcdAccess(tuple(node_name(prefix, "paas", i)
                                       for i in range(cfg.paas.node.size)),
-                                paas.nodes.addresses)),
+                                paas.nodes.addresses),
+                subnet_prefix_len=subnet_prefix_len(cfg, facts)),
             opts=child)
         jenkins = Jenkins(
             f"{name}-jenkins",
@@ -145,3 +147,11 @@ class Platform(pulumi.ComponentResource):
             out.APP_NAMES: app_names(cfg.pipeline.app_name),
         }
         self.register_outputs(self.outputs)
+
+
+def subnet_prefix_len(cfg: PlatformConfig, facts: CloudFacts) -> int:
+    """The tenant subnet's prefix length: from the config, or from the reused subnet."""
+    if cfg.network.cidr is not None:
+        return cfg.network.cidr.prefixlen
+    assert facts.existing_network is not None  # the loader guarantees one of cidr / existing
+    return ipaddress.ip_network(facts.existing_network.subnet_cidr).prefixlen

@@ -45,6 +45,10 @@ MYSQL_PORT = 3306
 # Database discovery: a member's key lives as long as a lease it renews while Synced.
 DISCOVERY_LEASE_TTL = 15
 DISCOVERY_INTERVAL = 5
+# The database VIP's holder keeps its etcd lease alive every VIP_INTERVAL seconds; a holder that
+# cannot drops the address at once, well before the lease lapses and another node takes it.
+VIP_LEASE_TTL = 10
+VIP_INTERVAL = 2
 # Where a data volume is mounted on the roles that have one (database, jenkins).
 DATA_MOUNT = "/srv/data"
 DATA_LABEL = "paasmas-data"
@@ -177,10 +181,16 @@ class DatabaseLoadBalancerContext:
     etcd: EtcdClientContext  # tls: a client certificate
     database_peers: tuple[str, ...]
     stack: str
+    vip_address: str  # the database address the HAProxy nodes hand between them
+    vip_prefix_len: int
 
     @property
     def discovery_prefix(self) -> str:
         return f"/paasmas/{self.stack}/db/members/"
+
+    @property
+    def vip_key(self) -> str:
+        return f"/paasmas/{self.stack}/db-lb/vip"
 
 
 @dataclass(frozen=True)
@@ -293,7 +303,8 @@ def _environment(template_dir: Path = TEMPLATE_DIR) -> jinja2.Environment:
         PAAS_BUILDER_NODE_PORT=PAAS_BUILDER_NODE_PORT, CLUSTERCHECK_PORT=CLUSTERCHECK_PORT,
         JENKINS_PORT=JENKINS_PORT, MYSQL_PORT=MYSQL_PORT, DATA_MOUNT=DATA_MOUNT,
         DATA_LABEL=DATA_LABEL, DISCOVERY_LEASE_TTL=DISCOVERY_LEASE_TTL,
-        DISCOVERY_INTERVAL=DISCOVERY_INTERVAL)
+        DISCOVERY_INTERVAL=DISCOVERY_INTERVAL, VIP_LEASE_TTL=VIP_LEASE_TTL,
+        VIP_INTERVAL=VIP_INTERVAL)
     return env
 
 

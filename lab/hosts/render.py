@@ -12,7 +12,13 @@ from typing import Any
 import yaml
 
 from components.config import DownloadsConfig
-from components.planning import EtcdMember, etcd_members, fixed_addresses, node_name
+from components.planning import (
+    EtcdMember,
+    database_vip_address,
+    etcd_members,
+    fixed_addresses,
+    node_name,
+)
 from components.userdata import (
     BastionContext,
     DatabaseContext,
@@ -67,6 +73,9 @@ class LabLayout:
             for i, address in enumerate(fixed_addresses(self.cidr, r.value, size)):
                 found.append(LabHost(r, i, node_name(self.prefix, r.value, i), address))
         return tuple(found)
+
+    def database_vip(self) -> str:
+        return database_vip_address(self.cidr)
 
     def etcd_members(self) -> tuple[EtcdMember, ...]:
         paas = self.hosts(Role.PAAS)
@@ -180,7 +189,8 @@ def render_host(layout: LabLayout, host: LabHost, secrets: LabSecrets, ssh_user:
     if host.role is Role.DB_LB:
         return render_cloud_config(DatabaseLoadBalancerContext(
             node=node, etcd=EtcdClientContext(members, secrets.database_etcd_client),
-            database_peers=database_peers, stack=layout.stack))
+            database_peers=database_peers, stack=layout.stack,
+            vip_address=layout.database_vip(), vip_prefix_len=layout.cidr.prefixlen))
     raise ValueError(f"the host lab has no {host.role.value} hosts")
 
 

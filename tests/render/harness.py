@@ -15,7 +15,13 @@ from typing import Any
 import yaml
 
 from components.config import PlatformConfig, load
-from components.planning import etcd_members, fixed_addresses, node_name, platform_domain
+from components.planning import (
+    database_vip_address,
+    etcd_members,
+    fixed_addresses,
+    node_name,
+    platform_domain,
+)
 from components.userdata import (
     BastionContext,
     DatabaseContext,
@@ -121,7 +127,8 @@ def contexts(stack: str) -> list[RoleContext]:
             cfg.database.user, secrets, tls, f"/dev/disk/by-id/virtio-{i:020d}"))
     lb_size = cfg.database.load_balancer.node.size if cfg.database.load_balancer.node else 1
     for i in range(lb_size):  # rendered in every stack: the role must be valid wherever it runs
-        out.append(DatabaseLoadBalancerContext(node(Role.DB_LB, i), etcd, db_peers, stack))
+        out.append(DatabaseLoadBalancerContext(node(Role.DB_LB, i), etcd, db_peers, stack,
+                                               database_vip_address(cidr), cidr.prefixlen))
     return out
 
 

@@ -189,3 +189,95 @@ def test_haproxy_agent_follows_the_members(etcd: Etcd, tmp_path: Path) -> None:
     # etcd unreachable: the current configuration stays.
     env["ETCD_ENDPOINTS"] = "https://127.0.0.1:9"
     assert sync() == text
+
+
+# `ip` as the VIP agent uses it, on a file instead of an interface: one address a line.
+FAKE_IP = """#!/bin/sh
+case "$*" in
+"-o -4 addr show dev "*)
+    while read -r a; do echo "2: eth0    inet $a scope global eth0"; done <"$IP_STATE" ;;
+"addr add "*) echo "$3" >>"$IP_STATE" ;;
+"addr del "*) grep -vx "$3" "$IP_STATE" >"$IP_STATE.new" || true; mv "$IP_STATE.new" "$IP_STATE" ;;
+*) echo "fake ip: $*" >&2; exit 2 ;;
+esac
+"""
+
+
+@dataclass
+class VipNode:
+    """One HAProxy node's VIP agent, with its own (fake) interface and health switch."""
+
+    etcd: Etcd
+    home: Path
+    address: str
+    key: str
+    etcd_reachable: bool = True
+
+    def __post_init__(self) -> None:
+        (self.home / "bin").mkdir(parents=True)
+        ip = self.home / "bin" / "ip"
+        ip.write_text(FAKE_IP)
+        ip.chmod(0o755)
+        (self.home / "addresses").write_text("")
+        self.set_healthy(True)
+
+    def set_healthy(self, healthy: bool) -> None:
+        health = self.home / "haproxy-stats"
+        if healthy:
+            health.write_text("galera,BACKEND\n")
+        else:
+            health.unlink(missing_ok=True)
+
+    def step(self) -> subprocess.CompletedProcess[str]:
+        etcd_env = self.etcd.env() if self.etcd_reachable else {
+            **self.etcd.env(), "ETCD_ENDPOINTS": "https://127.0.0.1:9"}
+        env = {**os.environ, **etcd_env, "PATH": f"{self.home / 'bin'}:{os.environ['PATH']}",
+               "IP_STATE": str(self.home / "addresses"), "VIP_ADDRESS": "10.0.0.59",
+               "VIP_PREFIX_LEN": "24", "VIP_KEY": self.key, "NODE_ADDRESS": self.address,
+               "HEALTH_URL": f"file://{self.home / 'haproxy-stats'}",
+               "STATE_DIR": str(self.home / "state"), "VIP_LEASE_TTL": "3"}
+        (self.home / "state").mkdir(exist_ok=True)
+        run = subprocess.run([str(SCRIPTS / "paasmas-vip-agent"), "step"], env=env,
+                             capture_output=True, text=True, timeout=60, check=False)
+        assert run.returncode == 0, run.stderr
+        return run
+
+    def holds(self) -> bool:
+        return "10.0.0.59/24" in (self.home / "addresses").read_text().split()
+
+
+def test_vip_agent_hands_the_address_to_exactly_one_healthy_node(
+    etcd: Etcd, tmp_path: Path
+) -> None:
+    key = "/paasmas/vip-test/db-lb/vip"
+    a, b = (VipNode(etcd, tmp_path / name, address, key)
+            for name, address in (("a", "10.0.0.50"), ("b", "10.0.0.51")))
+    assert "elected" in a.step().stderr
+    b.step()
+    assert (a.holds(), b.holds()) == (True, False)
+    a.step()  # a holder's step keeps its lease and the address
+    b.step()
+    assert (a.holds(), b.holds()) == (True, False)
+
+    # HAProxy on the holder stops answering: it gives the address up, the other takes it.
+    a.set_healthy(False)
+    assert "giving the address up" in a.step().stderr
+    assert "elected" in b.step().stderr
+    assert (a.holds(), b.holds()) == (False, True)
+    a.set_healthy(True)
+    a.step()
+    assert (a.holds(), b.holds()) == (False, True)  # no flapping back
+
+    # The holder is cut off from etcd: it drops the address at once; once its lease lapses
+    # the other node is elected.
+    b.etcd_reachable = False
+    assert "dropping the address" in b.step().stderr
+    assert not b.holds()
+    deadline = time.monotonic() + 15
+    while not a.holds():
+        assert time.monotonic() < deadline, "nobody took the address after the lease lapsed"
+        a.step()
+        time.sleep(0.5)
+    b.etcd_reachable = True
+    b.step()
+    assert (a.holds(), b.holds()) == (True, False)

@@ -190,9 +190,29 @@ def test_haproxy_mode_builds_haproxy_nodes_instead_of_an_octavia_lb() -> None:
         LAB, database={"load_balancer": {"mode": "haproxy", "flavor": "paasmas.small"}}))
     assert len(run.mocks.of_type("loadbalancer/loadBalancer:LoadBalancer")) == 1  # PaaS only
     (lb_node,) = servers(run, "db-lb")
-    assert run.outputs[out.DATABASE_HOST] == "10.20.0.50"
     assert run.outputs[out.NODE_IPS]["db-lb"] == ["10.20.0.50"]
     assert "STATIC_PEERS=10.20.0.40,10.20.0.41,10.20.0.42" in lb_node.inputs["userData"]
+    # Clients use the VIP the HAProxy nodes hand between them, not a node's own address.
+    assert run.outputs[out.DATABASE_HOST] == "10.20.0.59"
+    assert "VIP_ADDRESS=10.20.0.59\n" in lb_node.inputs["userData"]
+    assert "VIP_PREFIX_LEN=24\n" in lb_node.inputs["userData"]
+
+
+def test_haproxy_nodes_may_answer_for_the_database_vip_their_own_port_reserves() -> None:
+    run = run_program(with_changes(LAB, database={
+        "load_balancer": {"mode": "haproxy", "flavor": "paasmas.small", "size": 2}}))
+    ports = {p.name: p.inputs for p in run.mocks.of_type("networking/port:Port")}
+    vip = ports["paasmas-database-vip"]
+    assert vip["fixedIps"][0]["ipAddress"] == "10.20.0.59"
+    assert "deviceId" not in vip  # reserved, attached to no server
+    lb_ports = [inputs for name, inputs in ports.items() if "-lb-nodes-port-" in name]
+    assert len(lb_ports) == 2
+    for inputs in lb_ports:
+        assert inputs["allowedAddressPairs"] == [{"ipAddress": "10.20.0.59"}]
+    others = [inputs for name, inputs in ports.items()
+              if name != "paasmas-database-vip" and "-lb-nodes-port-" not in name]
+    assert others and not any(inputs.get("allowedAddressPairs") for inputs in others)
+    assert run.outputs[out.DATABASE_HOST] == "10.20.0.59"
     assert ("db-lb", "tcp", 22, "bastion") in flows(run)
     assert ("database", "tcp", 9200, "db-lb") in flows(run)
     assert not any(f[3] == "10.20.0.0/24" and f[0] == "database" for f in flows(run))
