@@ -5,7 +5,7 @@
 HOSTLAB_DIR ?= /var/lib/paasmas-hostlab
 HOSTLAB := PAASMAS_HOSTLAB_DIR=$(HOSTLAB_DIR) $(PY) -m lab.hosts.hostlab
 HOSTLAB_PACKAGES := openssh-server openssh-client etcd-server etcd-client mariadb-server \
-	mariadb-client galera-4 rsync stunnel4 haproxy socat curl sudo openssl iproute2
+	mariadb-client galera-4 rsync stunnel4 haproxy socat curl sudo openssl iproute2 iputils-arping
 SSH_IDENTITY ?= $(HOME)/.ssh/id_ed25519
 KNOWN_HOSTS ?= $(HOME)/.ssh/known_hosts
 # Parallel across hosts: one xdist group per host.

@@ -219,6 +219,9 @@ class VipNode:
         ip.write_text(FAKE_IP)
         ip.chmod(0o755)
         (self.home / "addresses").write_text("")
+        arping = self.home / "bin" / "arping"  # records each announcement
+        arping.write_text(f"#!/bin/sh\necho \"$*\" >>{self.home / 'announced'}\n")
+        arping.chmod(0o755)
         self.set_healthy(True)
 
     def set_healthy(self, healthy: bool) -> None:
@@ -245,6 +248,10 @@ class VipNode:
     def holds(self) -> bool:
         return "10.0.0.59/24" in (self.home / "addresses").read_text().split()
 
+    def announcements(self) -> list[str]:
+        path = self.home / "announced"
+        return path.read_text().splitlines() if path.exists() else []
+
 
 def test_vip_agent_hands_the_address_to_exactly_one_healthy_node(
     etcd: Etcd, tmp_path: Path
@@ -255,9 +262,13 @@ def test_vip_agent_hands_the_address_to_exactly_one_healthy_node(
     assert "elected" in a.step().stderr
     b.step()
     assert (a.holds(), b.holds()) == (True, False)
-    a.step()  # a holder's step keeps its lease and the address
+    # Taking the address is announced with gratuitous ARP on the interface.
+    assert a.announcements() == ["-q -U -c 2 -I eth0 10.0.0.59"]
+    assert b.announcements() == []
+    a.step()  # a holder's step keeps its lease and the address, announced once
     b.step()
     assert (a.holds(), b.holds()) == (True, False)
+    assert len(a.announcements()) == 1
 
     # HAProxy on the holder stops answering: it gives the address up, the other takes it.
     a.set_healthy(False)
