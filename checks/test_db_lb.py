@@ -1,4 +1,5 @@
-"""Database load balancers (HAProxy mode): every database node is a backend, every backend up."""
+"""Database load balancers (HAProxy mode): every database node is a backend, every backend up,
+and the database address (VIP) on the node elected through etcd, and on no other."""
 
 from __future__ import annotations
 
@@ -6,7 +7,8 @@ import pytest
 import testinfra.host
 
 from checks.platform import Node, Platform, haproxy_server_address, haproxy_servers
-from checks.remote import run
+from checks.remote import run, sourced
+from components import outputs
 
 ROLE = "db-lb"
 BACKEND = "galera"
@@ -29,3 +31,16 @@ def test_every_database_node_is_a_backend_and_up(node: Node, host: testinfra.hos
                                f"found {found}")
     down = {haproxy_server_address(n): s for n, s in servers.items() if not s.startswith("UP")}
     assert not down, f"{node}: every backend expected UP, found {down}"
+
+
+def test_database_address_is_on_the_elected_node_only(node: Node, host: testinfra.host.Host,
+                                                      platform: Platform) -> None:
+    vip = platform.get(outputs.DATABASE_HOST)
+    owner = run(host, node, sourced("/etc/paasmas/db-lb.env",
+                                    "/opt/paasmas/bin/paasmas-vip-agent owner")).strip()
+    assert owner, f"{node}: a holder of the database address {vip} expected in etcd, found none"
+    here = f" inet {vip}/" in run(host, node, "ip -o -4 addr show")
+    expected = owner == node.address
+    assert here == expected, (
+        f"{node}: database address {vip} expected {'here' if expected else f'on {owner}'}, "
+        f"found it {'here' if here else 'absent'}")

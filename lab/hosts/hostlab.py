@@ -60,7 +60,8 @@ STACK = "hostlab"
 SSH_USER = "core"
 APP_DATABASE = "ghost"
 APP_USER = "ghost"
-SIZES = {Role.BASTION: 1, Role.PAAS: 3, Role.DATABASE: 3, Role.DB_LB: 1}
+# Two HAProxy nodes: the database VIP has somewhere to move to.
+SIZES = {Role.BASTION: 1, Role.PAAS: 3, Role.DATABASE: 3, Role.DB_LB: 2}
 
 # Directories of a host that are its own (bind-mounted over the machine's in its processes).
 HOST_PATHS = ("/etc/ssh", "/etc/paasmas", "/etc/ssl/etcd", "/etc/rancher", "/etc/mysql",
@@ -669,6 +670,18 @@ class HostLab:
         self.start(host, "paasmas-haproxy-agent", ["/opt/paasmas/bin/paasmas-haproxy-agent",
                                                    "run"],
                    {**env, "HAPROXY_RELOAD_CMD": f"kill -USR2 {pid}"})
+        self.start_vip_agent(host)
+
+    def start_vip_agent(self, host: LabHost) -> None:
+        self.start(host, "paasmas-vip-agent", ["/opt/paasmas/bin/paasmas-vip-agent", "run"],
+                   self.environment(host, "/etc/paasmas/db-lb.env"))
+
+    def vip_holders(self) -> list[str]:
+        """The HAProxy hosts that have the database VIP on their interface."""
+        vip = self.layout.database_vip()
+        return [host.key for host in self.hosts(Role.DB_LB)
+                if f" inet {vip}/" in self.run(host, ["ip", "-o", "-4", "addr", "show", "dev",
+                                                       "eth0"]).stdout]
 
     def haproxy_servers(self, host: LabHost) -> list[str]:
         """Addresses of the `server` lines of the live HAProxy configuration."""
@@ -691,6 +704,8 @@ class HostLab:
                 return False
             if not all(self.clustercheck(lb, h) == "200" for h in databases):
                 return False
+        if len(self.vip_holders()) != 1:
+            return False
         return (all(self.running(h, "sshd") for h in self.hosts())
                 and all(self.etcd_healthy(h) for h in self.hosts(Role.PAAS))
                 and all(self.wsrep_status(h) == "Synced Primary" for h in databases)
@@ -719,9 +734,12 @@ class HostLab:
         for host in self.hosts(Role.DB_LB):
             if not (self.running(host, "paasmas-haproxy")
                     and self.running(host, "paasmas-haproxy-agent")):
+                self.stop(host, "paasmas-vip-agent")
                 self.stop(host, "paasmas-haproxy-agent")
                 self.stop(host, "paasmas-haproxy")
                 self.start_haproxy(host)
+            elif not self.running(host, "paasmas-vip-agent"):
+                self.start_vip_agent(host)
         self.wait(self.healthy, timeout, "the lab healthy again")
         return time.monotonic() - started
 
@@ -748,13 +766,12 @@ class HostLab:
     def write_outputs(self) -> None:
         """An outputs file shaped like `pulumi stack output --json --show-secrets`."""
         node_ips = {role.value: [h.address for h in self.hosts(role)] for role in SIZES}
-        lb = self.hosts(Role.DB_LB)[0]
         document = {
             outputs.NODE_IPS: node_ips,
             outputs.BASTION_ADDRESS: BASTION_EXTERNAL,
             outputs.SSH_USER: SSH_USER,
             outputs.ETCD_ENDPOINTS: etcd_client_endpoints(self.layout.etcd_members()),
-            outputs.DATABASE_HOST: lb.address,
+            outputs.DATABASE_HOST: self.layout.database_vip(),
             outputs.DATABASE_PORT: 3306,
             outputs.DATABASE_NAME: APP_DATABASE,
             outputs.DATABASE_USER: APP_USER,

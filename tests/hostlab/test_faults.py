@@ -9,7 +9,7 @@ import signal
 
 import pytest
 
-from components.userdata import DISCOVERY_INTERVAL
+from components.userdata import DISCOVERY_INTERVAL, VIP_LEASE_TTL, Role
 from lab.hosts.hostlab import HostLab
 from tests.hostlab.conftest import run_checks
 
@@ -146,3 +146,25 @@ def test_a_stop_never_signals_a_process_outside_the_host(healthy_lab: HostLab) -
     etcd_of_paas_0 = lab.pid(host, "etcd-member")
     assert etcd_of_paas_0 is not None and not lab._pid_in_host(lab.host("paas-1"),
                                                                 etcd_of_paas_0)
+
+
+def test_a_stopped_haproxy_node_hands_the_database_address_over(healthy_lab: HostLab) -> None:
+    lab = healthy_lab
+    (holder_key,) = lab.vip_holders()
+    other = next(h for h in lab.hosts(Role.DB_LB) if h.key != holder_key)
+    lab.stop(lab.host(holder_key), "paasmas-haproxy")
+    took = lab.wait(lambda: lab.vip_holders() == [other.key], 30,
+                    "the other HAProxy node holding the database address")
+    # The holder gives the address up as soon as its HAProxy stops answering: no lease lapse.
+    assert took < VIP_LEASE_TTL, took
+    run = run_checks(lab)
+    assert run.returncode == 1
+    health = run.failed(f"{CHECKS}test_db_lb.py::test_health_endpoint[{holder_key}]")
+    assert f"{holder_key} (" in health and "HAProxy /healthz expected 200" in health
+    # Clients of the database address are served by the node that holds it now.
+    for database in ("database-0", "database-1", "database-2"):
+        assert (f"{CHECKS}test_database.py::test_application_login_through_the_load_balancer"
+                f"[{database}]" not in run.failures), run.output[-3000:]
+    for lb in (holder_key, other.key):
+        assert (f"{CHECKS}test_db_lb.py::test_database_address_is_on_the_elected_node_only"
+                f"[{lb}]" not in run.failures), run.output[-3000:]
