@@ -5,6 +5,7 @@ workers, and leave no copy of the secrets behind."""
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import subprocess
 import sys
@@ -21,7 +22,6 @@ pytestmark = pytest.mark.hostlab
 REPO = Path(__file__).resolve().parents[2]
 SECRET_SIGNATURE = "4dabf18193072939515e22adb298388d"  # Pulumi's marker of a secret value
 SECRET_MARK = "1b47061264138c4ac30d75fd1eb44270"
-
 
 
 def test_the_checks_read_a_real_pulumi_stack(healthy_lab: HostLab, tmp_path: Path) -> None:
@@ -68,6 +68,19 @@ def test_the_checks_read_a_real_pulumi_stack(healthy_lab: HostLab, tmp_path: Pat
          "-n", "2", "--dist", "loadgroup"],
         cwd=REPO, env=env, capture_output=True, text=True, timeout=600, check=False)
     assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-2000:]
-    assert "73 passed" in run.stdout, run.stdout[-1000:]
+    # Every check the lab's own outputs file selects ran from the stack's outputs.
+    collected = subprocess.run(
+        [sys.executable, "-m", "pytest", "checks", "--outputs", str(healthy_lab.outputs_file),
+         "--ssh-identity", str(healthy_lab.ssh_key), "--known-hosts",
+         str(healthy_lab.known_hosts), "-m", "not k3s and not jenkins", "--co", "-q",
+         "-p", "no:xdist"],
+        cwd=REPO, env=env, capture_output=True, text=True, timeout=120, check=False)
+    selected = re.search(r"(\d+)(?:/\d+)? tests? collected", collected.stdout)
+    assert selected, collected.stdout[-1000:] + collected.stderr[-1000:]
+    ran = re.search(r"(\d+) passed(?:, (\d+) skipped)?", run.stdout)
+    assert ran, run.stdout[-1000:]
+    assert int(ran.group(1)) + int(ran.group(2) or 0) == int(selected.group(1)), (
+        run.stdout[-1000:])
+    assert int(ran.group(1)) > 6 * len(healthy_lab.hosts()), run.stdout[-1000:]
     leftovers = set(Path(tempfile.gettempdir()).glob("paasmas-outputs-*")) - leftovers_before
     assert not leftovers, f"outputs with secrets left behind: {leftovers}"
