@@ -110,6 +110,11 @@ def plan_security_rules(*, bastion: bool, ssh_allowed_cidrs: Sequence[str],
         tcp(DATABASE, [3306, CLUSTERCHECK_PORT], "mysql and health checks from Octavia",
             cidrs=[SUBNET])
     tcp(DB_LB, [3306], "mysql through the load balancer", groups=[PAAS, JENKINS])
+    if haproxy:
+        # The host checks log in through the load balancer from the database nodes (the only
+        # nodes with a mysql client); Octavia's VIP takes them from its allowed CIDRs.
+        tcp(DB_LB, [3306], "mysql through the load balancer from the host checks",
+            groups=[DATABASE])
     return tuple(rules)
 
 

@@ -215,6 +215,9 @@ def test_haproxy_nodes_may_answer_for_the_database_vip_their_own_port_reserves()
     assert run.outputs[out.DATABASE_HOST] == "10.20.0.59"
     assert ("db-lb", "tcp", 22, "bastion") in flows(run)
     assert ("database", "tcp", 9200, "db-lb") in flows(run)
+    # the host checks' login through the load balancer, from the database nodes' mysql client
+    assert ("db-lb", "tcp", 3306, "database") in flows(run)
+    assert ("db-lb", "tcp", 3306, "database") not in flows(lab_run())
     assert not any(f[3] == "10.20.0.0/24" and f[0] == "database" for f in flows(run))
 
 
