@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import ipaddress
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import pulumi
 import pulumi_openstack as openstack
@@ -45,7 +45,7 @@ class NodeEnvironment:
     ssh_user: str
     downloads: DownloadsConfig
     # Image name -> ID, found before anything was declared (components/preflight.py).
-    image_ids: Mapping[str, str] = field(default_factory=dict)
+    image_ids: Mapping[str, str]
     availability_zones: tuple[str, ...] = ()
     # Fixed IPs are planned when the stack creates the subnet; None lets Neutron choose.
     subnet_cidr: ipaddress.IPv4Network | None = None
