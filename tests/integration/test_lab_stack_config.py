@@ -46,11 +46,13 @@ def test_invalid_config_stops_the_run_naming_each_key_and_creates_nothing(
 def test_names_missing_from_the_cloud_stop_the_run_before_anything_is_created(
     cloud: Any, tmp_path: Path
 ) -> None:
-    """A valid config naming an image and a flavor the cloud does not have: the program's
-    lookups (components/preflight.py) run before it declares anything."""
+    """A valid config naming an image, a flavor and a DNS zone the cloud does not have (the lab
+    runs no Designate at all): the program's lookups (components/preflight.py) run before it
+    declares anything."""
     config = lab_stack_config()
     config["paasmas:image"] = "flatcar-typo"
     config["paasmas:database"]["flavor"] = "paasmas.huge"
+    config["paasmas:paas"]["dns_zone"] = "paasmas.test."
     before = foreign_residue(cloud)
     stack = new_stack(tmp_path, unique_name("stack"), config)
 
@@ -59,6 +61,7 @@ def test_names_missing_from_the_cloud_stop_the_run_before_anything_is_created(
     assert result.returncode != 0, output
     assert "bastion.image: image 'flatcar-typo' not found in the cloud" in output
     assert "database.flavor: flavor 'paasmas.huge' not found in the cloud" in output
-    assert "2 problem(s)" in output
+    assert "paas.dns_zone: DNS zone 'paasmas.test.' not found in the cloud" in output
+    assert "3 problem(s)" in output
     assert stack.resource_count() == 0
     assert foreign_residue(cloud) == before
