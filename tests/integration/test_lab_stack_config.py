@@ -22,25 +22,31 @@ pytestmark = [
 ]
 
 
+def up_that_creates_nothing(cloud: Any, tmp_path: Path, config: dict[str, Any]) -> str:
+    """`pulumi up` of a stack with this config, which must fail having created nothing: nothing
+    in the state, nothing in the project, nothing written next to the stack config. Returns
+    what the run printed."""
+    before = foreign_residue(cloud)
+    stack = new_stack(tmp_path, unique_name("stack"), config)
+    result = stack.run("up", "--yes")
+    output = result.stdout + result.stderr
+    assert result.returncode != 0, output
+    assert stack.resource_count() == 0
+    assert foreign_residue(cloud) == before
+    assert os.listdir(stack.project / "stacks") == [f"Pulumi.{stack.name}.yaml"]
+    return output
+
+
 def test_invalid_config_stops_the_run_naming_each_key_and_creates_nothing(
     cloud: Any, tmp_path: Path
 ) -> None:
     config = lab_stack_config()
     config["paasmas:network"]["cidr"] = "10.20.0.0/33"
     config["paasmas:database"]["size"] = 2
-    before = foreign_residue(cloud)
-    stack = new_stack(tmp_path, unique_name("stack"), config)
-
-    result = stack.run("up", "--yes")
-    output = result.stdout + result.stderr
-    assert result.returncode != 0, output
+    output = up_that_creates_nothing(cloud, tmp_path, config)
     assert "network.cidr: '10.20.0.0/33' is not a CIDR" in output
     assert "database.size: 2" in output
     assert "2 problem(s)" in output
-    # Nothing in the state, nothing in the project, nothing written next to the stack config.
-    assert stack.resource_count() == 0
-    assert foreign_residue(cloud) == before
-    assert os.listdir(stack.project / "stacks") == [f"Pulumi.{stack.name}.yaml"]
 
 
 def test_names_missing_from_the_cloud_stop_the_run_before_anything_is_created(
@@ -53,15 +59,8 @@ def test_names_missing_from_the_cloud_stop_the_run_before_anything_is_created(
     config["paasmas:image"] = "flatcar-typo"
     config["paasmas:database"]["flavor"] = "paasmas.huge"
     config["paasmas:paas"]["dns_zone"] = "paasmas.test."
-    before = foreign_residue(cloud)
-    stack = new_stack(tmp_path, unique_name("stack"), config)
-
-    result = stack.run("up", "--yes")
-    output = result.stdout + result.stderr
-    assert result.returncode != 0, output
+    output = up_that_creates_nothing(cloud, tmp_path, config)
     assert "bastion.image: image 'flatcar-typo' not found in the cloud" in output
     assert "database.flavor: flavor 'paasmas.huge' not found in the cloud" in output
     assert "paas.dns_zone: DNS zone 'paasmas.test.' not found in the cloud" in output
     assert "3 problem(s)" in output
-    assert stack.resource_count() == 0
-    assert foreign_residue(cloud) == before
