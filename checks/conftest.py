@@ -27,6 +27,7 @@ from testinfra.backend.paramiko import ParamikoBackend
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from checks.platform import Node, Platform, connect_name, ssh_config
+from components.roles import Role, port
 
 OUTPUTS_KEY = "paasmas_outputs"
 
@@ -48,7 +49,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--min-memory-available", type=float, default=0.10, help="fraction")
     group.addoption("--max-clock-offset", type=float, default=1.0,
                     help="seconds between a host's clock and this machine's")
-    group.addoption("--haproxy-stats-url", default="http://127.0.0.1:8405/stats;csv")
+    group.addoption("--haproxy-stats-url",
+                    default=f"http://127.0.0.1:{port(Role.DB_LB, 'stats')}/stats;csv")
 
 
 def _outputs_from_stack(stack: str) -> Path:

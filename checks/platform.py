@@ -16,8 +16,11 @@ from pathlib import Path
 from typing import Any
 
 from components import outputs
+from components.roles import ROLES as REGISTRY
+from components.roles import Role
 
-ROLES = ("bastion", "paas", "jenkins", "database", "db-lb")
+# Roles by their registry names (components/roles.py), in the registry's order.
+ROLES = tuple(r.value for r in REGISTRY)
 
 # Flatcar's own units every node needs (sshd is socket-activated there).
 COMMON_UNITS = ("sshd.socket",)
@@ -31,14 +34,12 @@ ROLE_UNITS: Mapping[str, tuple[str, ...]] = {
     "db-lb": ("paasmas-haproxy.service", "paasmas-haproxy-agent.service"),
 }
 
-# TCP ports each role's services listen on (what the running services look like from the host).
+# TCP ports each role's services listen on (what the running services look like from the host),
+# from the registry's `listening` purposes.
 ROLE_PORTS: Mapping[str, tuple[int, ...]] = {
-    "bastion": (22,),
-    "paas": (22, 2379, 2380),
-    "jenkins": (22, 8080),
-    "database": (22, 3306, 4567, 9200),
-    "db-lb": (22, 3306, 8404, 8405),
-}
+    r.value: tuple(spec.port(p) for p in spec.listening) for r, spec in REGISTRY.items()}
+# Roles whose nodes mount a data volume.
+DATA_VOLUME_ROLES = frozenset(r.value for r, spec in REGISTRY.items() if spec.data_volume)
 
 # sshd settings every node must have in effect (`sshd -T` prints keywords in lower case).
 SSHD_KEYS_ONLY: Mapping[str, str] = {
@@ -124,7 +125,7 @@ def ssh_config(platform: Platform, identity: Path, known_hosts: Path, config_pat
     bastion = platform.bastion_address
     if bastion:
         lines += ["Host bastion", f"    HostName {bastion}", *common, ""]
-    others = [n.address for n in platform.nodes() if n.role != "bastion"]
+    others = [n.address for n in platform.nodes() if n.role != Role.BASTION]
     if others:
         lines += [f"Host {' '.join(others)}", *common]
         if bastion:
@@ -135,7 +136,8 @@ def ssh_config(platform: Platform, identity: Path, known_hosts: Path, config_pat
 
 def connect_name(platform: Platform, node: Node) -> str:
     """How the SSH configuration names a node: the bastion by its alias, others by address."""
-    return "bastion" if node.role == "bastion" and platform.bastion_address else node.address
+    return ("bastion" if node.role == Role.BASTION and platform.bastion_address
+            else node.address)
 
 
 # ---- parsers of what hosts print ------------------------------------------------------------

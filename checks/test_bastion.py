@@ -6,8 +6,9 @@ import testinfra.host
 
 from checks.platform import Node, sshd_effective, sshd_mismatches
 from checks.remote import run
+from components.roles import Role
 
-ROLE = "bastion"
+ROLE = Role.BASTION.value
 
 JUMP_HOST = {
     "allowtcpforwarding": "yes",

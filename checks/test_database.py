@@ -11,8 +11,10 @@ import testinfra.host
 from checks.platform import Node, Platform, status_variables
 from checks.remote import run, sourced
 from components import outputs
+from components.roles import Role, port
 
-ROLE = "database"
+ROLE = Role.DATABASE.value
+CLUSTERCHECK = port(Role.DATABASE, "clustercheck")
 DATABASE_ENV = "/etc/paasmas/database.env"
 WSREP = ("wsrep_cluster_size", "wsrep_local_state_comment", "wsrep_cluster_status",
          "wsrep_ready")
@@ -43,9 +45,9 @@ def test_galera_node_synced_and_primary(node: Node, host: testinfra.host.Host) -
 
 def test_clustercheck_answers_200(node: Node, host: testinfra.host.Host) -> None:
     answer = host.run(f"curl -s --noproxy '*' --max-time 5 -w '\\n%{{http_code}}' "
-                      f"http://{node.address}:9200/")
+                      f"http://{node.address}:{CLUSTERCHECK}/")
     body, _, code = answer.stdout.strip().rpartition("\n")
-    assert code == "200", (f"{node}: clustercheck on 9200 expected 200, "
+    assert code == "200", (f"{node}: clustercheck on {CLUSTERCHECK} expected 200, "
                            f"found {code or 'no answer'} {body.strip()}")
 
 

@@ -9,14 +9,15 @@ import testinfra.host
 from checks.platform import Node, Platform, haproxy_server_address, haproxy_servers
 from checks.remote import run, sourced
 from components import outputs
+from components.roles import Role, port
 
-ROLE = "db-lb"
+ROLE = Role.DB_LB.value
 BACKEND = "galera"
 
 
 def test_health_endpoint(node: Node, host: testinfra.host.Host) -> None:
     code = host.run("curl -s -o /dev/null -w '%{http_code}' --max-time 5 "
-                    "http://127.0.0.1:8404/healthz").stdout.strip()
+                    f"http://127.0.0.1:{port(Role.DB_LB, 'health')}/healthz").stdout.strip()
     assert code == "200", f"{node}: HAProxy /healthz expected 200, found {code or 'no answer'}"
 
 

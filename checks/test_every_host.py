@@ -9,6 +9,7 @@ import testinfra.host
 from checks.conftest import SshAccess
 from checks.platform import (
     COMMON_UNITS,
+    DATA_VOLUME_ROLES,
     ROLE_PORTS,
     ROLE_UNITS,
     SSHD_KEYS_ONLY,
@@ -20,6 +21,7 @@ from checks.platform import (
     sshd_mismatches,
 )
 from checks.remote import remote_clock, run
+from components.userdata import DATA_MOUNT
 
 ROLE = None  # every host
 
@@ -61,7 +63,7 @@ def test_time_synchronised_by_ntp(node: Node, host: testinfra.host.Host) -> None
 def test_disk_headroom(node: Node, host: testinfra.host.Host,
                        pytestconfig: pytest.Config) -> None:
     limit = int(pytestconfig.getoption("--max-disk-use"))
-    mounts = "/ /srv/data" if node.role in ("database", "jenkins") else "/"
+    mounts = f"/ {DATA_MOUNT}" if node.role in DATA_VOLUME_ROLES else "/"
     use = df_use_percent(run(host, node, f"df -P {mounts}"))
     full = {m: u for m, u in use.items() if u > limit}
     assert use and not full, f"{node}: disk use expected <= {limit}%, found {full or use}"

@@ -15,8 +15,10 @@ import testinfra.host
 from checks.platform import Node, Platform
 from checks.remote import run
 from components import outputs
+from components.roles import Role, port
 
-ROLE = "jenkins"
+ROLE = Role.JENKINS.value
+JENKINS_HTTP = port(Role.JENKINS, "http")
 pytestmark = pytest.mark.jenkins
 ADMIN_PASSWORD_FILE = "/etc/paasmas/jenkins/secrets/admin-password"
 JCASC_MARK = "configured as code"
@@ -39,7 +41,7 @@ def test_configuration_as_code_applied(node: Node, host: testinfra.host.Host) ->
     # The password reaches curl through its config on stdin (-K -), never its argv.
     script = (f'printf \'user = "admin:%s"\\n\' "$(cat {ADMIN_PASSWORD_FILE})" | '
               "curl -sS --fail --max-time 10 -K - "
-              "'http://127.0.0.1:8080/api/json?tree=description'")
+              f"'http://127.0.0.1:{JENKINS_HTTP}/api/json?tree=description'")
     answer = run(host, node, f"sudo -n sh -c {shlex.quote(script)}")
     description = json.loads(answer).get("description") or ""
     assert JCASC_MARK in description, (

@@ -21,9 +21,10 @@ from checks.platform import (
 )
 from checks.remote import run
 from components import outputs
+from components.roles import Role, port
 
-ROLE = "paas"
-ETCD_CLIENT_PORT = 2379
+ROLE = Role.PAAS.value
+ETCD_CLIENT_PORT = port(Role.PAAS, "etcd-client")
 # The member's certificate (cloud-config/paas.yaml.j2): also a client certificate.
 ETCD_TLS = ("--cacert /etc/ssl/etcd/ca.pem --cert /etc/ssl/etcd/member.pem "
             "--key /etc/ssl/etcd/member-key.pem")
@@ -78,7 +79,8 @@ def test_etcd_one_leader_and_every_member(platform: Platform, ssh: SshAccess) ->
         f"etcd member count expected {platform.size(ROLE)} (PaaS size), found {len(listed)}: "
         f"{sorted(listed)}")
     peers = {url for urls in listed.values() for url in urls}
-    missing = [str(n) for n in nodes if f"https://{n.address}:2380" not in peers]
+    peer_port = port(Role.PAAS, "etcd-peer")
+    missing = [str(n) for n in nodes if f"https://{n.address}:{peer_port}" not in peers]
     assert not missing, f"etcd members expected for every PaaS node, missing {missing}"
 
 

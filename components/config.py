@@ -15,13 +15,13 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any, TypeVar
 
+from components.roles import ROLES, Role
+
 NAMESPACE = "paasmas"
 CLOUD_KEY = "openstack:cloud"
 
 StrEnumT = TypeVar("StrEnumT", bound=StrEnum)
 
-# Nodes per role: each role owns a block of this many fixed addresses (see planning.py).
-MAX_ROLE_SIZE = 9
 
 
 class ConfigError(Exception):
@@ -427,9 +427,14 @@ def _access(s: _Section, bastion_enabled: bool) -> AccessConfig:
     return AccessConfig(ssh_user, key, existing, cidrs)
 
 
-def _node_role(s: _Section, default_image: str | None, *, default_size: int,
-               quorum: bool, minimum: int = 1) -> NodeRoleConfig:
-    size = s.integer("size", default_size, minimum=minimum, maximum=MAX_ROLE_SIZE)
+def _node_role(s: _Section, default_image: str | None, role: Role, *,
+               default_size: int) -> NodeRoleConfig:
+    """The settings every node role has, with the rules its registry entry implies: a quorum
+    role's size and anti-affinity, a private role's lack of floating IPs, a size that fits the
+    role's address block (one address of it kept free: the database VIP is db-lb's last)."""
+    spec = ROLES[role]
+    quorum = spec.quorum
+    size = s.integer("size", default_size, minimum=1, maximum=spec.addresses.size - 1)
     if quorum and size is not None and size < 3:
         s.problem("size", f"{size} is too small for a quorum",
                   "use 3 or more (an odd number) so the cluster survives one node loss")
@@ -450,6 +455,10 @@ def _node_role(s: _Section, default_image: str | None, *, default_size: int,
                   "use soft-anti-affinity or anti-affinity")
     boot_volume = s.integer("boot_volume_size", minimum=1)
     floating_ips = _floating_ips(s, size or 0)
+    if spec.private and floating_ips is not None:
+        s.problem("floating_ips", f"{role} nodes stay private (reached through the bastion)",
+                  "remove it, or set it to false")
+        floating_ips = None
     return NodeRoleConfig(size or 0, flavor or "", image or "", policy, boot_volume, floating_ips)
 
 
@@ -479,7 +488,7 @@ _ROLE_KEYS = ("size", "flavor", "image", "server_group_policy", "boot_volume_siz
 def _bastion(s: _Section, default_image: str | None) -> BastionConfig:
     enabled = s.boolean("enabled", True)
     if enabled:
-        node = _node_role(s, default_image, default_size=1, quorum=False)
+        node = _node_role(s, default_image, Role.BASTION, default_size=1)
         if node.size != 1:
             s.problem("size", f"{node.size} bastions", "use 1: the bastion is one jump host")
     else:
@@ -494,7 +503,7 @@ def _bastion(s: _Section, default_image: str | None) -> BastionConfig:
 
 
 def _paas(s: _Section, default_image: str | None) -> PaasConfig:
-    node = _node_role(s, default_image, default_size=3, quorum=True)
+    node = _node_role(s, default_image, Role.PAAS, default_size=3)
     domain = s.string("domain")
     _check_hostname(s, "domain", domain)
     dns_zone, domain = _dns_zone(s, domain)
@@ -544,7 +553,7 @@ def _dns_zone(s: _Section, domain: str | None) -> tuple[str | None, str | None]:
 
 
 def _jenkins(s: _Section, default_image: str | None) -> JenkinsConfig:
-    node = _node_role(s, default_image, default_size=1, quorum=False)
+    node = _node_role(s, default_image, Role.JENKINS, default_size=1)
     volume = s.integer("data_volume_size", 20, minimum=1) or 20
     allowed = _source_cidrs(s, "allowed_cidrs", required=True, open_allowed=False)
     s.finish()
@@ -552,7 +561,7 @@ def _jenkins(s: _Section, default_image: str | None) -> JenkinsConfig:
 
 
 def _database(s: _Section, default_image: str | None) -> DatabaseConfig:
-    node = _node_role(s, default_image, default_size=3, quorum=True)
+    node = _node_role(s, default_image, Role.DATABASE, default_size=3)
     volume = s.integer("data_volume_size", 20, minimum=1) or 20
     name = s.string("name", "app") or "app"
     user = s.string("user", "app") or "app"
@@ -567,7 +576,7 @@ def _database(s: _Section, default_image: str | None) -> DatabaseConfig:
     mode = lb.choice("mode", DatabaseLoadBalancerMode, DatabaseLoadBalancerMode.OCTAVIA)
     lb_node: NodeRoleConfig | None = None
     if mode is DatabaseLoadBalancerMode.HAPROXY:
-        lb_node = _node_role(lb, default_image, default_size=1, quorum=False)
+        lb_node = _node_role(lb, default_image, Role.DB_LB, default_size=1)
     else:
         for key in _ROLE_KEYS:
             if lb.has(key):

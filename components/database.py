@@ -10,51 +10,31 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_openstack as openstack
 
-from components.config import DatabaseConfig, DatabaseLoadBalancerMode
-from components.loadbalancer import (
-    HealthCheck,
-    ListenerSpec,
-    OctaviaLoadBalancer,
-    OctaviaLoadBalancerArgs,
+from components.config import DatabaseLoadBalancerMode, PlatformConfig
+from components.contexts import (
+    NodePlace,
+    StackNames,
+    database_context,
+    database_lb_context,
 )
+from components.loadbalancer import OctaviaLoadBalancer, OctaviaLoadBalancerArgs, listener_specs
 from components.node_group import NodeEnvironment, NodeGroup, NodeGroupArgs, NodeSlot
-from components.planning import database_vip_address, etcd_members
+from components.planning import database_vip_address
+from components.roles import DATABASE_LOAD_BALANCER, Role
 from components.secrets import IssuedCertificate, PlatformSecrets
-from components.userdata import (
-    CLUSTERCHECK_PORT,
-    DatabaseContext,
-    DatabaseLoadBalancerContext,
-    DatabaseSecrets,
-    EtcdClientContext,
-    NodeContext,
-    Role,
-    TlsBundle,
-    render_cloud_config,
-)
+from components.userdata import DatabaseSecrets, TlsBundle, render_cloud_config
 
-MYSQL_PORT = 3306
-DATABASE_LISTENERS = (
-    ListenerSpec("mysql", MYSQL_PORT, MYSQL_PORT,
-                 HealthCheck("HTTP", port=CLUSTERCHECK_PORT, url_path="/", expected_codes="200")),
-)
-
-
-@dataclass(frozen=True)
-class EtcdAccess:
-    """The PaaS etcd as its clients see it: member names and addresses."""
-
-    hostnames: tuple[str, ...]
-    addresses: Sequence[pulumi.Output[str]]
+DATABASE_LISTENERS = listener_specs(DATABASE_LOAD_BALANCER)
 
 
 @dataclass(frozen=True)
 class DatabaseClusterArgs:
-    config: DatabaseConfig
+    platform: PlatformConfig
     env: NodeEnvironment
     node_security_group_id: pulumi.Input[str]
     lb_security_group_id: pulumi.Input[str]
     secrets: PlatformSecrets
-    etcd: EtcdAccess
+    paas_addresses: Sequence[pulumi.Output[str]]  # the etcd members
     subnet_prefix_len: int  # of the tenant subnet: the HAProxy nodes' VIP lives in it
 
 
@@ -67,10 +47,11 @@ class DatabaseCluster(pulumi.ComponentResource):
     def __init__(self, name: str, args: DatabaseClusterArgs,
                  opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("paasmas:index:DatabaseCluster", name, None, opts)
-        cfg, env, secrets = args.config, args.env, args.secrets
+        cfg, env, secrets = args.platform.database, args.env, args.secrets
+        names = StackNames(env.stack, env.prefix)
         etcd_client = secrets.issue(f"{name}-etcd-client", f"{env.prefix}-database",
                                     server=False, parent=self)
-        etcd_hosts = pulumi.Output.all(*args.etcd.addresses)
+        etcd_hosts = pulumi.Output.all(*args.paas_addresses)
         galera_certs: list[IssuedCertificate] = []
 
         def galera_cert(addresses: Sequence[pulumi.Output[str]]) -> IssuedCertificate:
@@ -93,28 +74,23 @@ class DatabaseCluster(pulumi.ComponentResource):
                 root=secrets.database_root_password, sst=secrets.database_sst_password,
                 check=secrets.database_clustercheck_password,
                 app=secrets.database_app_password, admin=secrets.database_admin_password)
-            return values.apply(lambda v: render_cloud_config(DatabaseContext(
-                node=NodeContext(env.stack, Role.DATABASE, slot.index, slot.hostname,
-                                 v["address"], env.ssh_user, env.downloads),
-                etcd=EtcdClientContext(etcd_members(args.etcd.hostnames, v["etcd_hosts"]),
-                                       TlsBundle(v["ca"], v["etcd_cert"], v["etcd_key"])),
-                peers=tuple(v["peers"]),
-                cluster_name=f"{env.prefix}-pxc",
-                app_database=cfg.name,
-                app_user=cfg.user,
-                secrets=DatabaseSecrets(v["root"], v["sst"], v["check"], v["app"], v["admin"]),
+            return values.apply(lambda v: render_cloud_config(database_context(
+                args.platform, names, NodePlace(slot.index, v["address"]),
+                database_addresses=v["peers"], paas_addresses=v["etcd_hosts"],
+                etcd_tls=TlsBundle(v["ca"], v["etcd_cert"], v["etcd_key"]),
                 galera_tls=TlsBundle(v["ca"], v["galera_cert"], v["galera_key"]),
+                secrets=DatabaseSecrets(v["root"], v["sst"], v["check"], v["app"], v["admin"]),
                 data_device=v["device"])))
 
         self.nodes = NodeGroup(
             f"{name}-nodes",
-            NodeGroupArgs(role="database", env=env, node=cfg.node,
+            NodeGroupArgs(role=Role.DATABASE, env=env, node=cfg.node,
                           security_group_ids=[args.node_security_group_id],
                           user_data=user_data, data_volume_size=cfg.data_volume_size,
                           replace_on_user_data_change=cfg.replace_on_user_data_change,
                           protect=True),
             opts=pulumi.ResourceOptions(parent=self))
-        self.port = MYSQL_PORT
+        self.port = DATABASE_LOAD_BALANCER.forwards[0].port
         self.lb_nodes = None
 
         if cfg.load_balancer.mode is DatabaseLoadBalancerMode.OCTAVIA:
@@ -150,18 +126,15 @@ class DatabaseCluster(pulumi.ComponentResource):
                     address=slot.address, peers=database_peers, etcd_hosts=etcd_hosts,
                     ca=secrets.ca.cert_pem, cert=etcd_client.cert_pem, key=etcd_client.key_pem,
                     vip=vip)
-                return values.apply(lambda v: render_cloud_config(DatabaseLoadBalancerContext(
-                    node=NodeContext(env.stack, Role.DB_LB, slot.index, slot.hostname,
-                                     v["address"], env.ssh_user, env.downloads),
-                    etcd=EtcdClientContext(etcd_members(args.etcd.hostnames, v["etcd_hosts"]),
-                                           TlsBundle(v["ca"], v["cert"], v["key"])),
-                    database_peers=tuple(v["peers"]),
-                    stack=env.stack,
-                    vip_address=v["vip"], vip_prefix_len=args.subnet_prefix_len)))
+                return values.apply(lambda v: render_cloud_config(database_lb_context(
+                    args.platform, names, NodePlace(slot.index, v["address"]),
+                    database_addresses=v["peers"], paas_addresses=v["etcd_hosts"],
+                    etcd_tls=TlsBundle(v["ca"], v["cert"], v["key"]), vip_address=v["vip"],
+                    subnet_prefix_len=args.subnet_prefix_len)))
 
             self.lb_nodes = NodeGroup(
                 f"{name}-lb-nodes",
-                NodeGroupArgs(role="db-lb", env=env, node=cfg.load_balancer.node,
+                NodeGroupArgs(role=Role.DB_LB, env=env, node=cfg.load_balancer.node,
                               security_group_ids=[args.lb_security_group_id],
                               user_data=lb_user_data, allowed_addresses=[vip]),
                 opts=pulumi.ResourceOptions(parent=self))

@@ -8,27 +8,26 @@ from dataclasses import dataclass
 
 import pulumi
 
-from components.config import JenkinsConfig, PipelineConfig
+from components.config import PlatformConfig
+from components.contexts import JenkinsSecrets, NodePlace, StackNames, jenkins_context
 from components.node_group import NodeEnvironment, NodeGroup, NodeGroupArgs, NodeSlot
+from components.roles import Role, port
 from components.secrets import PlatformSecrets
-from components.userdata import JENKINS_PORT, JenkinsContext, NodeContext, Role, render_cloud_config
+from components.userdata import render_cloud_config
 
 
 def jenkins_url(address: str) -> str:
-    return f"http://{address}:{JENKINS_PORT}"
+    return f"http://{address}:{port(Role.JENKINS, 'http')}"
 
 
 @dataclass(frozen=True)
 class JenkinsArgs:
-    config: JenkinsConfig
-    pipeline: PipelineConfig
+    platform: PlatformConfig
     env: NodeEnvironment
     security_group_id: pulumi.Input[str]
     secrets: PlatformSecrets
     paas_domain: pulumi.Input[str]
-    paas_admin_username: str
     database_host: pulumi.Input[str]
-    database_port: int
 
 
 class Jenkins(pulumi.ComponentResource):
@@ -38,7 +37,8 @@ class Jenkins(pulumi.ComponentResource):
     def __init__(self, name: str, args: JenkinsArgs,
                  opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("paasmas:index:Jenkins", name, None, opts)
-        cfg, env, secrets = args.config, args.env, args.secrets
+        cfg, env, secrets = args.platform.jenkins, args.env, args.secrets
+        names = StackNames(env.stack, env.prefix)
 
         def user_data(slot: NodeSlot,
                       addresses: Sequence[pulumi.Output[str]]) -> pulumi.Output[str]:
@@ -48,19 +48,15 @@ class Jenkins(pulumi.ComponentResource):
                 admin=secrets.jenkins_admin_password, domain=args.paas_domain,
                 paas_password=secrets.paas_admin_password, db_host=args.database_host,
                 db_admin=secrets.database_admin_password)
-            return values.apply(lambda v: render_cloud_config(JenkinsContext(
-                node=NodeContext(env.stack, Role.JENKINS, slot.index, slot.hostname,
-                                 v["address"], env.ssh_user, env.downloads),
-                admin_password=v["admin"], paas_domain=v["domain"],
-                paas_admin_username=args.paas_admin_username,
-                paas_admin_password=v["paas_password"],
-                database_host=v["db_host"], database_port=args.database_port,
-                database_admin_password=v["db_admin"], pipeline=args.pipeline,
+            return values.apply(lambda v: render_cloud_config(jenkins_context(
+                args.platform, names, NodePlace(slot.index, v["address"]),
+                secrets=JenkinsSecrets(v["admin"], v["paas_password"], v["db_admin"]),
+                paas_domain=v["domain"], database_host=v["db_host"],
                 data_device=v["device"])))
 
         self.nodes = NodeGroup(
             f"{name}-nodes",
-            NodeGroupArgs(role="jenkins", env=env, node=cfg.node,
+            NodeGroupArgs(role=Role.JENKINS, env=env, node=cfg.node,
                           security_group_ids=[args.security_group_id], user_data=user_data,
                           data_volume_size=cfg.data_volume_size),
             opts=pulumi.ResourceOptions(parent=self))

@@ -11,6 +11,8 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_openstack as openstack
 
+from components.roles import LoadBalancerSpec
+
 
 @dataclass(frozen=True)
 class HealthCheck:
@@ -29,6 +31,16 @@ class ListenerSpec:
     port: int
     member_port: int
     health: HealthCheck
+
+
+def listener_specs(spec: LoadBalancerSpec) -> tuple[ListenerSpec, ...]:
+    """The registry's forwards as Octavia listeners: the client port and the member port come
+    from their own roles; an HTTP health check where the members have a health port."""
+    return tuple(
+        ListenerSpec(f.name, f.port, spec.member_port(f),
+                     HealthCheck("HTTP", port=spec.health_port(f)) if f.health_purpose
+                     else HealthCheck("TCP"))
+        for f in spec.forwards)
 
 
 @dataclass(frozen=True)

@@ -16,6 +16,7 @@ import pulumi_openstack as openstack
 
 from components.config import DownloadsConfig, NodeRoleConfig
 from components.planning import availability_zone, fixed_addresses, node_name
+from components.roles import Role
 
 
 @dataclass(frozen=True)
@@ -50,13 +51,13 @@ class NodeEnvironment:
     # Fixed IPs are planned when the stack creates the subnet; None lets Neutron choose.
     subnet_cidr: ipaddress.IPv4Network | None = None
 
-    def fixed_ips(self, role: str, size: int) -> tuple[str, ...] | None:
+    def fixed_ips(self, role: Role, size: int) -> tuple[str, ...] | None:
         return fixed_addresses(self.subnet_cidr, role, size) if self.subnet_cidr else None
 
 
 @dataclass(frozen=True)
 class NodeGroupArgs:
-    role: str
+    role: Role
     env: NodeEnvironment
     node: NodeRoleConfig
     security_group_ids: Sequence[pulumi.Input[str]]
@@ -121,7 +122,7 @@ class NodeGroup(pulumi.ComponentResource):
                 f"{name}-data-{i}", name=f"{self.hostnames[i]}-data",
                 size=args.data_volume_size,
                 availability_zone=availability_zone(env.availability_zones, i),
-                metadata={"role": args.role, "index": str(i), "stack": env.stack},
+                metadata={"role": args.role.value, "index": str(i), "stack": env.stack},
                 opts=pulumi.ResourceOptions(parent=self, protect=args.protect))
             if args.data_volume_size else None
             for i in range(size)
@@ -155,7 +156,7 @@ class NodeGroup(pulumi.ComponentResource):
                 scheduler_hints=[openstack.compute.InstanceSchedulerHintArgs(
                     group=server_group.id)],
                 user_data=args.user_data(slot, self.addresses),
-                metadata={"role": args.role, "index": str(i), "stack": env.stack},
+                metadata={"role": args.role.value, "index": str(i), "stack": env.stack},
                 opts=server_opts,
             ))
             if volume is not None:

@@ -14,55 +14,39 @@ import pulumi
 import pulumi_openstack as openstack
 
 from components.cloud_cleanup import ClusterLoadBalancerCleanup
-from components.config import PaasConfig
+from components.config import PlatformConfig
+from components.contexts import NodePlace, PaasSecrets, StackNames, paas_context
 from components.dns import PlatformDns, PlatformDnsArgs
-from components.loadbalancer import (
-    HealthCheck,
-    ListenerSpec,
-    OctaviaLoadBalancer,
-    OctaviaLoadBalancerArgs,
-)
+from components.loadbalancer import OctaviaLoadBalancer, OctaviaLoadBalancerArgs, listener_specs
 from components.node_group import NodeEnvironment, NodeGroup, NodeGroupArgs, NodeSlot
 from components.planning import (
     etcd_client_endpoints,
     etcd_members,
     identity_endpoint,
-    node_name,
     paas_builder_remote,
     paas_controller_url,
     platform_domain,
 )
+from components.roles import PAAS_LOAD_BALANCER, Role
 from components.secrets import PlatformSecrets
 from components.userdata import (
-    PAAS_BUILDER_NODE_PORT,
-    PAAS_HTTP_NODE_PORT,
-    PAAS_HTTPS_NODE_PORT,
-    EtcdClientContext,
-    NodeContext,
     OpenStackCloudProviderContext,
-    PaasContext,
-    Role,
     TlsBundle,
     cloud_controller_load_balancer_prefix,
     render_cloud_config,
 )
 
-PAAS_LISTENERS = (
-    ListenerSpec("http", 80, PAAS_HTTP_NODE_PORT, HealthCheck("TCP")),
-    ListenerSpec("https", 443, PAAS_HTTPS_NODE_PORT, HealthCheck("TCP")),
-    ListenerSpec("builder", 2222, PAAS_BUILDER_NODE_PORT, HealthCheck("TCP")),
-)
+PAAS_LISTENERS = listener_specs(PAAS_LOAD_BALANCER)
 
 
 @dataclass(frozen=True)
 class PaasClusterArgs:
-    config: PaasConfig
+    platform: PlatformConfig
     env: NodeEnvironment
     node_security_group_id: pulumi.Input[str]
     lb_security_group_id: pulumi.Input[str]
     secrets: PlatformSecrets
     external_network_id: pulumi.Input[str]
-    cloud: str | None  # clouds.yaml entry, for removing what the cluster created on destroy
     dns_zone_id: str | None = None  # the Designate zone of `paas.dns_zone`, found up front
 
 
@@ -77,7 +61,8 @@ class PaasCluster(pulumi.ComponentResource):
     def __init__(self, name: str, args: PaasClusterArgs,
                  opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("paasmas:index:PaasCluster", name, None, opts)
-        cfg, env, secrets = args.config, args.env, args.secrets
+        cfg, env, secrets = args.platform.paas, args.env, args.secrets
+        names = StackNames(env.stack, env.prefix)
         lb = OctaviaLoadBalancer(
             f"{name}-lb",
             OctaviaLoadBalancerArgs(
@@ -94,7 +79,7 @@ class PaasCluster(pulumi.ComponentResource):
                 zone_id=args.dns_zone_id, domain=cfg.domain, address=lb.floating_address,
                 ttl=cfg.dns_ttl), opts=pulumi.ResourceOptions(parent=self))
 
-        hostnames = [node_name(env.prefix, "paas", i) for i in range(cfg.node.size)]
+        hostnames = [names.hostname(Role.PAAS, i) for i in range(cfg.node.size)]
 
         # App gateways get Octavia load balancers from openstack-cloud-controller-manager, which
         # acts with an application credential of the stack's own user (docs/cloud-config.md).
@@ -107,7 +92,8 @@ class PaasCluster(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=self))
         cleanup = ClusterLoadBalancerCleanup(
             f"{name}-ccm-cleanup", name_prefix=cloud_controller_load_balancer_prefix(env.prefix),
-            cloud=args.cloud, subnet_id=env.subnet_id, opts=pulumi.ResourceOptions(parent=self))
+            cloud=args.platform.cloud, subnet_id=env.subnet_id,
+            opts=pulumi.ResourceOptions(parent=self))
         cloud_provider = pulumi.Output.all(
             catalog=scope.service_catalogs, region=scope.region, id=credential.id,
             secret=secrets.cloud_controller_secret, subnet=env.subnet_id,
@@ -130,18 +116,16 @@ class PaasCluster(pulumi.ComponentResource):
                 cert=cert.cert_pem, key=cert.key_pem, ca=secrets.ca.cert_pem,
                 token=secrets.k3s_token, domain=self.domain,
                 admin_password=secrets.paas_admin_password, cloud_provider=cloud_provider)
-            return values.apply(lambda v: render_cloud_config(PaasContext(
-                node=NodeContext(env.stack, Role.PAAS, slot.index, slot.hostname, v["address"],
-                                 env.ssh_user, env.downloads),
-                etcd=EtcdClientContext(etcd_members(hostnames, v["addresses"]),
-                                       TlsBundle(v["ca"], v["cert"], v["key"])),
-                k3s_token=v["token"], domain=v["domain"], admin_username=cfg.admin_username,
-                admin_password=v["admin_password"], cluster_cidr=str(cfg.cluster_cidr),
-                service_cidr=str(cfg.service_cidr), cloud_provider=v["cloud_provider"])))
+            return values.apply(lambda v: render_cloud_config(paas_context(
+                args.platform, names, NodePlace(slot.index, v["address"]),
+                paas_addresses=v["addresses"],
+                secrets=PaasSecrets(TlsBundle(v["ca"], v["cert"], v["key"]), v["token"],
+                                    v["admin_password"]),
+                domain=v["domain"], cloud_provider=v["cloud_provider"])))
 
         self.nodes = NodeGroup(
             f"{name}-nodes",
-            NodeGroupArgs(role="paas", env=env, node=cfg.node,
+            NodeGroupArgs(role=Role.PAAS, env=env, node=cfg.node,
                           security_group_ids=[args.node_security_group_id],
                           user_data=user_data),
             opts=pulumi.ResourceOptions(parent=self))

@@ -1,13 +1,14 @@
 """Pure planning: names, fixed addresses, etcd membership. No Pulumi here, so it is fast to test.
 
-Fixed-address layout of a subnet the stack creates (a /24 or larger):
+Fixed-address layout of a subnet the stack creates (a /24 or larger), from each role's own
+block in the registry (components/roles.py):
 
     .1            router (gateway)
-    .10 - .19     bastion        each role owns a block of BLOCK addresses, in ROLE_ORDER,
-    .20 - .29     paas           so growing one role never moves another role's nodes
-    .30 - .39     jenkins
+    .10 - .19     bastion        each role owns a fixed block, written in the registry (never
+    .20 - .29     paas           derived from the order of roles), so growing or adding one role
+    .30 - .39     jenkins        never moves another role's nodes
     .40 - .49     database
-    .50 - .59     db-lb
+    .50 - .59     db-lb          (.59: the database VIP in haproxy mode)
     .100 - last   DHCP pool: load-balancer VIPs, router ports, anything Neutron allocates
 """
 
@@ -18,13 +19,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-ROLE_ORDER = ("bastion", "paas", "jenkins", "database", "db-lb")
-FIRST_FIXED_OFFSET = 10
-BLOCK = 10
-POOL_START_OFFSET = 100
-
-ETCD_CLIENT_PORT = 2379
-ETCD_PEER_PORT = 2380
+from components.roles import POOL_START_OFFSET, ROLES, AddressBlock, Role, port
 
 
 def resource_prefix(project: str, stack: str) -> str:
@@ -32,26 +27,31 @@ def resource_prefix(project: str, stack: str) -> str:
     return f"{project}-{stack}"
 
 
-def node_name(prefix: str, role: str, index: int) -> str:
+def node_name(prefix: str, role: Role | str, index: int) -> str:
     return f"{prefix}-{role}-{index}"
 
 
-def fixed_addresses(cidr: ipaddress.IPv4Network, role: str, size: int) -> tuple[str, ...]:
+def fixed_addresses(cidr: ipaddress.IPv4Network, role: Role | str,
+                    size: int) -> tuple[str, ...]:
     """The fixed IPs of a role's nodes: stable for a given index whatever the other roles do."""
-    if role not in ROLE_ORDER:
-        raise ValueError(f"unknown role {role!r}")
-    if size > BLOCK:
-        raise ValueError(f"{role}: {size} nodes do not fit a block of {BLOCK}")
+    return block_addresses(cidr, ROLES[Role(role)].addresses, size, str(role))
+
+
+def block_addresses(cidr: ipaddress.IPv4Network, block: AddressBlock, size: int,
+                    label: str) -> tuple[str, ...]:
+    """The first `size` addresses of a role's block: a function of that block alone."""
+    if size > block.size:
+        raise ValueError(f"{label}: {size} nodes do not fit a block of {block.size}")
     if cidr.prefixlen > 24:
         raise ValueError(f"{cidr} is smaller than a /24")
-    start = FIRST_FIXED_OFFSET + ROLE_ORDER.index(role) * BLOCK
-    return tuple(str(cidr.network_address + start + i) for i in range(size))
+    return tuple(str(cidr.network_address + block.first_offset + i) for i in range(size))
 
 
 def database_vip_address(cidr: ipaddress.IPv4Network) -> str:
     """The database address the HAProxy nodes hand between them: the last address of their
-    block (a role has at most BLOCK - 1 nodes, so no node ever gets it)."""
-    return fixed_addresses(cidr, "db-lb", BLOCK)[-1]
+    block (the config allows fewer nodes than the block holds, so no node ever gets it)."""
+    block = ROLES[Role.DB_LB].addresses
+    return fixed_addresses(cidr, Role.DB_LB, block.size)[-1]
 
 
 def gateway_address(cidr: ipaddress.IPv4Network) -> str:
@@ -70,11 +70,11 @@ class EtcdMember:
 
     @property
     def peer_url(self) -> str:
-        return f"https://{self.address}:{ETCD_PEER_PORT}"
+        return f"https://{self.address}:{port(Role.PAAS, 'etcd-peer')}"
 
     @property
     def client_url(self) -> str:
-        return f"https://{self.address}:{ETCD_CLIENT_PORT}"
+        return f"https://{self.address}:{port(Role.PAAS, 'etcd-client')}"
 
 
 def etcd_members(names: Sequence[str], addresses: Sequence[str]) -> tuple[EtcdMember, ...]:

@@ -11,27 +11,17 @@ import pulumi_openstack as openstack
 
 from components import outputs as out
 from components.config import PlatformConfig
-from components.database import DatabaseCluster, DatabaseClusterArgs, EtcdAccess
+from components.contexts import NodePlace, StackNames, bastion_context
+from components.database import DatabaseCluster, DatabaseClusterArgs
 from components.jenkins import Jenkins, JenkinsArgs
 from components.network import Network, NetworkArgs
 from components.node_group import NodeEnvironment, NodeGroup, NodeGroupArgs, NodeSlot
 from components.paas import PaasCluster, PaasClusterArgs
-from components.planning import node_name
 from components.preflight import CloudFacts
+from components.roles import PAAS_LB_GROUP, ROLES, Role
 from components.secrets import PlatformSecrets
-from components.security import (
-    BASTION,
-    DATABASE,
-    DB_LB,
-    JENKINS,
-    PAAS,
-    PAAS_LB,
-    SecurityGroups,
-    SecurityGroupsArgs,
-    plan_security_rules,
-    role_groups,
-)
-from components.userdata import BastionContext, NodeContext, Role, render_cloud_config
+from components.security import SecurityGroups, SecurityGroupsArgs, plan_stack_security
+from components.userdata import render_cloud_config
 from pipeline.jobs import app_names
 
 
@@ -45,18 +35,11 @@ class Platform(pulumi.ComponentResource):
         secrets = PlatformSecrets(f"{name}-secrets", opts=child)
         network = Network(f"{name}-network", NetworkArgs(
             cfg.network, prefix, facts.external_network_id, facts.existing_network), opts=child)
+        group_names, rules = plan_stack_security(cfg)
         groups = SecurityGroups(
             f"{name}-sg",
-            SecurityGroupsArgs(
-                prefix=prefix,
-                groups=role_groups(cfg.bastion.enabled),
-                rules=plan_security_rules(
-                    bastion=cfg.bastion.enabled,
-                    ssh_allowed_cidrs=cfg.access.ssh_allowed_cidrs,
-                    paas_allowed_cidrs=cfg.paas.allowed_cidrs,
-                    jenkins_allowed_cidrs=cfg.jenkins.allowed_cidrs,
-                    db_lb_mode=cfg.database.load_balancer.mode),
-                subnet_cidr=network.cidr),
+            SecurityGroupsArgs(prefix=prefix, groups=group_names, rules=rules,
+                               subnet_cidr=network.cidr),
             opts=child)
         if cfg.access.ssh_public_key is not None:
             key_pair: pulumi.Input[str] = openstack.compute.Keypair(
@@ -74,58 +57,51 @@ class Platform(pulumi.ComponentResource):
             availability_zones=cfg.availability_zones,
             subnet_cidr=cfg.network.cidr)
 
+        names = StackNames(stack, prefix)
         bastion: NodeGroup | None = None
         if cfg.bastion.enabled:
             def bastion_user_data(slot: NodeSlot,
                                   _: object) -> pulumi.Output[str]:
-                return slot.address.apply(lambda address: render_cloud_config(BastionContext(
-                    NodeContext(stack, Role.BASTION, slot.index, slot.hostname, address,
-                                cfg.access.ssh_user, cfg.downloads))))
+                return slot.address.apply(lambda address: render_cloud_config(bastion_context(
+                    cfg, names, NodePlace(slot.index, address))))
 
             bastion_node = replace(cfg.bastion.node,
                                    floating_ips=(cfg.bastion.floating_ip or "",))
             bastion = NodeGroup(
                 f"{name}-bastion",
-                NodeGroupArgs(role="bastion", env=env, node=bastion_node,
-                              security_group_ids=[groups.ids[BASTION]],
+                NodeGroupArgs(role=Role.BASTION, env=env, node=bastion_node,
+                              security_group_ids=[groups.ids[Role.BASTION]],
                               user_data=bastion_user_data),
                 opts=child)
 
         paas = PaasCluster(
             f"{name}-paas",
-            PaasClusterArgs(config=cfg.paas, env=env, node_security_group_id=groups.ids[PAAS],
-                            lb_security_group_id=groups.ids[PAAS_LB], secrets=secrets,
+            PaasClusterArgs(platform=cfg, env=env,
+                            node_security_group_id=groups.ids[Role.PAAS],
+                            lb_security_group_id=groups.ids[PAAS_LB_GROUP], secrets=secrets,
                             external_network_id=network.external_network_id,
-                            cloud=cfg.cloud, dns_zone_id=facts.dns_zone_id),
+                            dns_zone_id=facts.dns_zone_id),
             opts=child)
         database = DatabaseCluster(
             f"{name}-database",
             DatabaseClusterArgs(
-                config=cfg.database, env=env, node_security_group_id=groups.ids[DATABASE],
-                lb_security_group_id=groups.ids[DB_LB], secrets=secrets,
-                etcd=EtcdAccess(tuple(node_name(prefix, "paas", i)
-                                      for i in range(cfg.paas.node.size)),
-                                paas.nodes.addresses),
+                platform=cfg, env=env, node_security_group_id=groups.ids[Role.DATABASE],
+                lb_security_group_id=groups.ids[Role.DB_LB], secrets=secrets,
+                paas_addresses=paas.nodes.addresses,
                 subnet_prefix_len=subnet_prefix_len(cfg, facts)),
             opts=child)
         jenkins = Jenkins(
             f"{name}-jenkins",
-            JenkinsArgs(config=cfg.jenkins, pipeline=cfg.pipeline, env=env,
-                        security_group_id=groups.ids[JENKINS], secrets=secrets,
-                        paas_domain=paas.domain,
-                        paas_admin_username=cfg.paas.admin_username,
-                        database_host=database.host, database_port=database.port),
+            JenkinsArgs(platform=cfg, env=env, security_group_id=groups.ids[Role.JENKINS],
+                        secrets=secrets, paas_domain=paas.domain, database_host=database.host),
             opts=child)
 
-        node_ips: dict[str, Any] = {
-            "paas": paas.nodes.addresses,
-            "database": database.nodes.addresses,
-            "jenkins": jenkins.nodes.addresses,
-        }
-        if bastion is not None:
-            node_ips["bastion"] = bastion.addresses
-        if database.lb_nodes is not None:
-            node_ips["db-lb"] = database.lb_nodes.addresses
+        node_groups: dict[Role, NodeGroup | None] = {
+            Role.BASTION: bastion, Role.PAAS: paas.nodes, Role.JENKINS: jenkins.nodes,
+            Role.DATABASE: database.nodes, Role.DB_LB: database.lb_nodes}
+        # Every role of the registry that has nodes in this stack, by its registry name.
+        node_ips: dict[str, Any] = {role.value: group.addresses for role in ROLES
+                                    if (group := node_groups[role]) is not None}
         self.outputs = {
             out.PAAS_DOMAIN: paas.domain,
             out.PAAS_CONTROLLER_URL: paas.controller_url,

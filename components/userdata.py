@@ -11,7 +11,6 @@ from __future__ import annotations
 import base64
 import hashlib
 from dataclasses import dataclass
-from enum import StrEnum
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -27,6 +26,7 @@ from components.planning import (
     paas_builder_remote,
     paas_controller_url,
 )
+from components.roles import Role, port
 
 TEMPLATE_DIR = Path(__file__).resolve().parent.parent / "cloud-config"
 # Every image and downloaded file, pinned in one place (see its header).
@@ -34,14 +34,6 @@ PINS_FILE = TEMPLATE_DIR / "pins.yaml"
 # OpenStack's limit on user data, counted after base64 (nova MAX_USERDATA_SIZE).
 USER_DATA_LIMIT_BASE64 = 65535
 
-# Fixed node ports on the PaaS nodes that the stack's Octavia listeners target.
-PAAS_HTTP_NODE_PORT = 30080
-PAAS_HTTPS_NODE_PORT = 30443
-PAAS_BUILDER_NODE_PORT = 32222
-# Health endpoint of every database node, used by the database load balancer.
-CLUSTERCHECK_PORT = 9200
-JENKINS_PORT = 8080
-MYSQL_PORT = 3306
 # Database discovery: a member's key lives as long as a lease it renews while Synced.
 DISCOVERY_LEASE_TTL = 15
 DISCOVERY_INTERVAL = 5
@@ -52,14 +44,6 @@ VIP_INTERVAL = 2
 # Where a data volume is mounted on the roles that have one (database, jenkins).
 DATA_MOUNT = "/srv/data"
 DATA_LABEL = "paasmas-data"
-
-
-class Role(StrEnum):
-    BASTION = "bastion"
-    PAAS = "paas"
-    JENKINS = "jenkins"
-    DATABASE = "database"
-    DB_LB = "db-lb"
 
 
 @dataclass(frozen=True)
@@ -298,10 +282,10 @@ def _environment(template_dir: Path = TEMPLATE_DIR) -> jinja2.Environment:
     env.filters["image"] = image_reference
     env.filters["sha256"] = lambda text: hashlib.sha256(str(text).encode()).hexdigest()
     env.filters["b64"] = lambda text: base64.b64encode(str(text).encode()).decode()
+    # Ports come from the role registry: `{{ port('database', 'clustercheck') }}`.
+    env.globals["port"] = port
     env.globals.update(
-        PAAS_HTTP_NODE_PORT=PAAS_HTTP_NODE_PORT, PAAS_HTTPS_NODE_PORT=PAAS_HTTPS_NODE_PORT,
-        PAAS_BUILDER_NODE_PORT=PAAS_BUILDER_NODE_PORT, CLUSTERCHECK_PORT=CLUSTERCHECK_PORT,
-        JENKINS_PORT=JENKINS_PORT, MYSQL_PORT=MYSQL_PORT, DATA_MOUNT=DATA_MOUNT,
+        DATA_MOUNT=DATA_MOUNT,
         DATA_LABEL=DATA_LABEL, DISCOVERY_LEASE_TTL=DISCOVERY_LEASE_TTL,
         DISCOVERY_INTERVAL=DISCOVERY_INTERVAL, VIP_LEASE_TTL=VIP_LEASE_TTL,
         VIP_INTERVAL=VIP_INTERVAL)

@@ -53,6 +53,7 @@ from pulumi_policy.proxy import (
     UnknownValueError,
 )
 
+from components import roles as registry
 from components.outputs import SECRET_OUTPUTS
 
 PACK_NAME = "paasmas"
@@ -70,12 +71,12 @@ STACK = "pulumi:pulumi:Stack"
 # Generated passwords, CA and certificates (components/generated.py) are Python dynamic resources.
 GENERATED = "pulumi-python:dynamic:Resource"
 
-# Roles as the program writes them into server and volume metadata ({role, index, stack}).
-DATABASE = "database"
-JENKINS = "jenkins"
-QUORUM_ROLES = ("paas", DATABASE)
+# Roles as the program writes them into server and volume metadata ({role, index, stack}), and
+# what the role registry (components/roles.py) says of them.
+DATABASE = registry.Role.DATABASE.value
+QUORUM_ROLES = tuple(r.value for r in registry.QUORUM_ROLES)
 # Nodes that must never be reachable from outside: no floating IP.
-PRIVATE_ROLES = frozenset({DATABASE, JENKINS})
+PRIVATE_ROLES = frozenset(r.value for r in registry.PRIVATE_ROLES)
 ANTI_AFFINITY_POLICIES = frozenset({"anti-affinity", "soft-anti-affinity"})
 
 
@@ -88,9 +89,9 @@ class EntryPoint:
     ports: frozenset[int]
 
 
-# The PaaS load balancer's group (`<prefix>-paas-lb`) on HTTP, HTTPS and git push (README,
-# components/security.py PAAS_LB_PORTS; tests/policy checks the two agree).
-ENTRY_POINTS = (EntryPoint("-paas-lb", "tcp", frozenset({80, 443, 2222})),)
+# The PaaS load balancer's group (`<prefix>-paas-lb`) on HTTP, HTTPS and git push.
+ENTRY_POINTS = (EntryPoint(f"-{registry.PAAS_LB_GROUP}", "tcp",
+                           frozenset(f.port for f in registry.PAAS_LOAD_BALANCER.forwards)),)
 
 _UNKNOWN_SENTINELS = frozenset({
     UNKNOWN_BOOLEAN_VALUE, UNKNOWN_NUMBER_VALUE, UNKNOWN_STRING_VALUE, UNKNOWN_ARRAY_VALUE,

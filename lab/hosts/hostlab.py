@@ -32,7 +32,8 @@ from pathlib import Path
 
 from components import outputs
 from components.planning import etcd_client_endpoints, resource_prefix
-from components.userdata import CLUSTERCHECK_PORT, DatabaseSecrets, Role, TlsBundle
+from components.roles import Role, port
+from components.userdata import DatabaseSecrets, TlsBundle
 from lab.hosts.render import (
     LabHost,
     LabLayout,
@@ -92,7 +93,8 @@ def sh(*argv: str, check: bool = True, capture: bool = False,
 class HostLab:
     lab_dir: Path = LAB_DIR
     layout: LabLayout = field(default_factory=lambda: LabLayout(
-        STACK, resource_prefix("paasmas", STACK), TENANT_CIDR, SIZES))
+        STACK, resource_prefix("paasmas", STACK), TENANT_CIDR, SIZES, ssh_user=SSH_USER,
+        app_database=APP_DATABASE, app_user=APP_USER))
 
     # ---- where things are -------------------------------------------------------------------
     def host(self, key: str) -> LabHost:
@@ -433,7 +435,7 @@ class HostLab:
 
     # ---- a host's files from its rendered user data --------------------------------------------
     def _materialise(self, host: LabHost, secrets: LabSecrets) -> None:
-        text = render_host(self.layout, host, secrets, SSH_USER, APP_DATABASE, APP_USER)
+        text = render_host(self.layout, host, secrets)
         hdir = self.host_dir(host)
         for sub in ("pids", "logs"):
             (hdir / sub).mkdir(parents=True, exist_ok=True)
@@ -562,7 +564,8 @@ class HostLab:
         argv = ["curl", "-sS", "--fail", "--max-time", "3", *tls]
         if body is not None:
             argv += ["-X", "POST", "-H", "Content-Type: application/json", "--data", body]
-        return self.run(host, [*argv, f"https://{target.address}:2379{path}"], timeout=10).stdout
+        url = f"https://{target.address}:{port(Role.PAAS, 'etcd-client')}{path}"
+        return self.run(host, [*argv, url], timeout=10).stdout
 
     def etcd_healthy(self, host: LabHost) -> bool:
         return '"health":"true"' in self.etcd_curl(host, "/health")
@@ -617,7 +620,8 @@ class HostLab:
         elif service == "paasmas-clustercheck":
             # paasmas-clustercheck.socket (Accept=yes): one script run per connection.
             self.start(host, service, [
-                "socat", f"TCP-LISTEN:{CLUSTERCHECK_PORT},fork,reuseaddr,backlog=32",
+                "socat",
+                f"TCP-LISTEN:{port(Role.DATABASE, 'clustercheck')},fork,reuseaddr,backlog=32",
                 "EXEC:/opt/paasmas/bin/paasmas-clustercheck"], env)
         elif service == "paasmas-db-accounts":
             self.start(host, service, ["/opt/paasmas/bin/paasmas-db-accounts"],
@@ -692,7 +696,7 @@ class HostLab:
     def clustercheck(self, from_host: LabHost, target: LabHost) -> str:
         return self.run(from_host, [
             "curl", "-s", "-o", "/dev/null", "-w", "%{http_code}", "--max-time", "3",
-            f"http://{target.address}:{CLUSTERCHECK_PORT}/"], check=False).stdout
+            f"http://{target.address}:{port(Role.DATABASE, 'clustercheck')}/"], check=False).stdout
 
     def healthy(self) -> bool:
         """Every service of every host answers as it should (the lab's own quick view; the
@@ -752,8 +756,9 @@ class HostLab:
 
     def haproxy_states(self, host: LabHost) -> dict[str, str]:
         """Backend server -> state, as HAProxy's stats page says."""
-        text = self.run(host, ["curl", "-sS", "--fail", "--max-time", "3",
-                               "http://127.0.0.1:8405/stats;csv"], timeout=10).stdout
+        url = f"http://127.0.0.1:{port(Role.DB_LB, 'stats')}/stats;csv"
+        text = self.run(host, ["curl", "-sS", "--fail", "--max-time", "3", url],
+                        timeout=10).stdout
         states = {}
         for line in text.splitlines():
             fields = line.split(",")
@@ -772,7 +777,7 @@ class HostLab:
             outputs.SSH_USER: SSH_USER,
             outputs.ETCD_ENDPOINTS: etcd_client_endpoints(self.layout.etcd_members()),
             outputs.DATABASE_HOST: self.layout.database_vip(),
-            outputs.DATABASE_PORT: 3306,
+            outputs.DATABASE_PORT: port(Role.DB_LB, "mysql"),
             outputs.DATABASE_NAME: APP_DATABASE,
             outputs.DATABASE_USER: APP_USER,
             outputs.DATABASE_PASSWORD: self._password("db-app"),

@@ -11,7 +11,16 @@ from typing import Any
 
 import yaml
 
-from components.config import DownloadsConfig
+from components.config import PlatformConfig, load
+from components.contexts import (
+    NodePlace,
+    PaasSecrets,
+    StackNames,
+    bastion_context,
+    database_context,
+    database_lb_context,
+    paas_context,
+)
 from components.planning import (
     EtcdMember,
     database_vip_address,
@@ -19,21 +28,8 @@ from components.planning import (
     fixed_addresses,
     node_name,
 )
-from components.userdata import (
-    BastionContext,
-    DatabaseContext,
-    DatabaseLoadBalancerContext,
-    DatabaseSecrets,
-    EtcdClientContext,
-    NodeContext,
-    PaasContext,
-    Role,
-    TlsBundle,
-    render_cloud_config,
-)
-
-NO_DOWNLOADS = DownloadsConfig(http_proxy=None, https_proxy=None, no_proxy=(),
-                               registry_mirror=None)
+from components.roles import Role
+from components.userdata import DatabaseSecrets, TlsBundle, render_cloud_config
 
 
 @dataclass(frozen=True)
@@ -64,6 +60,34 @@ class LabLayout:
     prefix: str
     cidr: ipaddress.IPv4Network
     sizes: Mapping[Role, int]
+    ssh_user: str = "core"
+    app_database: str = "app"
+    app_user: str = "app"
+
+    @property
+    def config(self) -> PlatformConfig:
+        """The lab as a stack config, through the program's own loader (so the lab's user data
+        follows the same rules and defaults as a real stack's). Flavors and images are names
+        nothing looks up here."""
+        def role(r: Role, **extra: object) -> dict[str, object]:
+            return {"size": self.sizes.get(r, 1), "flavor": "lab", **extra}
+
+        return load({
+            "paasmas:image": "lab",
+            "paasmas:network": {"external_network": "lab", "cidr": str(self.cidr)},
+            "paasmas:access": {"ssh_user": self.ssh_user,
+                               "ssh_public_key": "ssh-ed25519 AAAA lab",
+                               "ssh_allowed_cidrs": ["192.0.2.0/24"]},
+            "paasmas:bastion": {"flavor": "lab"},
+            "paasmas:paas": role(Role.PAAS),
+            "paasmas:jenkins": {"flavor": "lab", "allowed_cidrs": ["192.0.2.0/24"]},
+            "paasmas:database": role(Role.DATABASE, name=self.app_database, user=self.app_user,
+                                     load_balancer=role(Role.DB_LB, mode="haproxy")),
+        })
+
+    @property
+    def names(self) -> StackNames:
+        return StackNames(self.stack, self.prefix)
 
     def hosts(self, role: Role | None = None) -> tuple[LabHost, ...]:
         found: list[LabHost] = []
@@ -164,33 +188,30 @@ class LabSecrets:
     paas_admin_password: str
 
 
-def render_host(layout: LabLayout, host: LabHost, secrets: LabSecrets, ssh_user: str,
-                app_database: str, app_user: str) -> str:
-    """The cloud-config the platform would boot `host` with, through the project's own
-    contexts and `render_cloud_config`."""
-    node = NodeContext(layout.stack, host.role, host.index, host.hostname, host.address,
-                       ssh_user, NO_DOWNLOADS)
-    members = layout.etcd_members()
-    database_peers = tuple(h.address for h in layout.hosts(Role.DATABASE))
+def render_host(layout: LabLayout, host: LabHost, secrets: LabSecrets) -> str:
+    """The cloud-config the platform would boot `host` with, through the program's own context
+    builders (components/contexts.py) and `render_cloud_config`."""
+    cfg, names, place = layout.config, layout.names, NodePlace(host.index, host.address)
+    paas = [h.address for h in layout.hosts(Role.PAAS)]
+    databases = [h.address for h in layout.hosts(Role.DATABASE)]
     if host.role is Role.BASTION:
-        return render_cloud_config(BastionContext(node))
+        return render_cloud_config(bastion_context(cfg, names, place))
     if host.role is Role.PAAS:
-        return render_cloud_config(PaasContext(
-            node=node, etcd=EtcdClientContext(members, secrets.etcd_member[host.hostname]),
-            k3s_token=secrets.k3s_token, domain=f"{layout.prefix}.invalid",
-            admin_username="admin", admin_password=secrets.paas_admin_password,
-            cluster_cidr="10.42.0.0/16", service_cidr="10.43.0.0/16"))
+        return render_cloud_config(paas_context(
+            cfg, names, place, paas_addresses=paas,
+            secrets=PaasSecrets(secrets.etcd_member[host.hostname], secrets.k3s_token,
+                                secrets.paas_admin_password),
+            domain=f"{layout.prefix}.invalid", cloud_provider=None))
     if host.role is Role.DATABASE:
-        return render_cloud_config(DatabaseContext(
-            node=node, etcd=EtcdClientContext(members, secrets.database_etcd_client),
-            peers=database_peers, cluster_name=f"{layout.prefix}-pxc",
-            app_database=app_database, app_user=app_user, secrets=secrets.database,
-            galera_tls=secrets.galera, data_device="/dev/vdb"))
+        return render_cloud_config(database_context(
+            cfg, names, place, database_addresses=databases, paas_addresses=paas,
+            etcd_tls=secrets.database_etcd_client, galera_tls=secrets.galera,
+            secrets=secrets.database, data_device="/dev/vdb"))
     if host.role is Role.DB_LB:
-        return render_cloud_config(DatabaseLoadBalancerContext(
-            node=node, etcd=EtcdClientContext(members, secrets.database_etcd_client),
-            database_peers=database_peers, stack=layout.stack,
-            vip_address=layout.database_vip(), vip_prefix_len=layout.cidr.prefixlen))
+        return render_cloud_config(database_lb_context(
+            cfg, names, place, database_addresses=databases, paas_addresses=paas,
+            etcd_tls=secrets.database_etcd_client, vip_address=layout.database_vip(),
+            subnet_prefix_len=layout.cidr.prefixlen))
     raise ValueError(f"the host lab has no {host.role.value} hosts")
 
 

@@ -9,7 +9,8 @@ import signal
 
 import pytest
 
-from components.userdata import DISCOVERY_INTERVAL, VIP_LEASE_TTL, Role
+from components.roles import Role
+from components.userdata import DISCOVERY_INTERVAL, VIP_LEASE_TTL
 from lab.hosts.hostlab import HostLab
 from tests.hostlab.conftest import run_checks
 

@@ -8,7 +8,8 @@ import ipaddress
 import pytest
 
 from checks.platform import ROLE_UNITS
-from components.userdata import DatabaseSecrets, Role, TlsBundle
+from components.roles import Role
+from components.userdata import DatabaseSecrets, TlsBundle
 from lab.hosts.render import LabLayout, LabSecrets, render_host, units
 
 pytestmark = pytest.mark.render
@@ -26,7 +27,7 @@ SECRETS = LabSecrets(ca_cert="CA", etcd_member={h.hostname: PEM for h in LAYOUT.
                          ids=lambda r: r.value)
 def test_units_the_checks_expect_are_enabled_by_the_user_data(role: Role) -> None:
     host = LAYOUT.hosts(role)[0]
-    rendered = units(render_host(LAYOUT, host, SECRETS, "core", "app", "app"))
+    rendered = units(render_host(LAYOUT, host, SECRETS))
     enabled = {name for name, unit in rendered.items() if unit.get("enable")}
     expected = set(ROLE_UNITS[role.value])
     # Flatcar's own sshd.socket: not enabled by the user data, restarted for its settings.

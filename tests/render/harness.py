@@ -15,24 +15,27 @@ from typing import Any
 import yaml
 
 from components.config import PlatformConfig, load
+from components.contexts import (
+    JenkinsSecrets,
+    NodePlace,
+    PaasSecrets,
+    StackNames,
+    bastion_context,
+    database_context,
+    database_lb_context,
+    jenkins_context,
+    paas_context,
+)
 from components.planning import (
     database_vip_address,
-    etcd_members,
     fixed_addresses,
-    node_name,
     platform_domain,
+    resource_prefix,
 )
+from components.roles import ROLES, Role
 from components.userdata import (
-    BastionContext,
-    DatabaseContext,
-    DatabaseLoadBalancerContext,
     DatabaseSecrets,
-    EtcdClientContext,
-    JenkinsContext,
-    NodeContext,
     OpenStackCloudProviderContext,
-    PaasContext,
-    Role,
     RoleContext,
     TlsBundle,
     render_cloud_config,
@@ -84,51 +87,53 @@ class RenderedNode:
 
 
 def contexts(stack: str) -> list[RoleContext]:
-    """One context per node the stack would boot, as components build them."""
+    """One context per node the stack would boot, from the program's own builders
+    (components/contexts.py); only what the cloud and the generated secrets would supply is a
+    fixed stand-in here."""
     cfg: PlatformConfig = load(stack_values(stack))
     assert cfg.network.cidr is not None, "render tests need a stack that creates its network"
-    cidr, prefix, d = cfg.network.cidr, f"{PROJECT}-{stack}", cfg.downloads
-    user = cfg.access.ssh_user
+    cidr = cfg.network.cidr
+    names = StackNames(stack, resource_prefix(PROJECT, stack))
     tls = _tls()
 
-    def node(role: Role, index: int) -> NodeContext:
-        address = fixed_addresses(cidr, role.value, 9)[index]
-        return NodeContext(stack, role, index, node_name(prefix, role.value, index), address,
-                           user, d)
+    def places(role: Role, size: int) -> list[NodePlace]:
+        return [NodePlace(i, a) for i, a in enumerate(fixed_addresses(cidr, role, size))]
 
-    paas_addresses = fixed_addresses(cidr, "paas", cfg.paas.node.size)
-    etcd = EtcdClientContext(
-        etcd_members([node_name(prefix, "paas", i) for i in range(cfg.paas.node.size)],
-                     paas_addresses), tls)
-    db_peers = fixed_addresses(cidr, "database", cfg.database.node.size)
+    paas = fixed_addresses(cidr, Role.PAAS, cfg.paas.node.size)
+    databases = fixed_addresses(cidr, Role.DATABASE, cfg.database.node.size)
     domain = platform_domain(cfg.paas.domain, "203.0.113.10")
     cloud = OpenStackCloudProviderContext(
         auth_url="https://keystone.example.com:5000/v3", region="RegionOne",
         application_credential_id="0123456789abcdef0123456789abcdef",
         application_credential_secret=_secret("app-credential"),
         subnet_id="11111111-2222-3333-4444-555555555555",
-        floating_network_id="66666666-7777-8888-9999-000000000000", cluster_name=prefix)
+        floating_network_id="66666666-7777-8888-9999-000000000000", cluster_name=names.prefix)
     out: list[RoleContext] = []
     if cfg.bastion.enabled:
-        out.append(BastionContext(node(Role.BASTION, 0)))
-    for i in range(cfg.paas.node.size):
-        out.append(PaasContext(node(Role.PAAS, i), etcd, _secret("k3s-token"), domain,
-                               cfg.paas.admin_username, _secret("paas-admin"),
-                               str(cfg.paas.cluster_cidr), str(cfg.paas.service_cidr), cloud))
-    out.append(JenkinsContext(
-        node(Role.JENKINS, 0), _secret("jenkins-admin"), domain,
-        cfg.paas.admin_username, _secret("paas-admin"), "10.0.0.100", 3306, _secret("db-admin"),
-        cfg.pipeline, "/dev/disk/by-id/virtio-0123456789abcdef0123"))
+        out += [bastion_context(cfg, names, p) for p in places(Role.BASTION, 1)]
+    out += [paas_context(cfg, names, p, paas_addresses=paas,
+                         secrets=PaasSecrets(tls, _secret("k3s-token"), _secret("paas-admin")),
+                         domain=domain, cloud_provider=cloud)
+            for p in places(Role.PAAS, cfg.paas.node.size)]
+    out += [jenkins_context(cfg, names, p, secrets=JenkinsSecrets(
+                _secret("jenkins-admin"), _secret("paas-admin"), _secret("db-admin")),
+                paas_domain=domain, database_host="10.0.0.100",
+                data_device="/dev/disk/by-id/virtio-0123456789abcdef0123")
+            for p in places(Role.JENKINS, 1)]
     secrets = DatabaseSecrets(_secret("db-root"), _secret("db-sst"), _secret("db-check"),
                               _secret("db-app"), _secret("db-admin"))
-    for i in range(cfg.database.node.size):
-        out.append(DatabaseContext(
-            node(Role.DATABASE, i), etcd, db_peers, f"{prefix}-pxc", cfg.database.name,
-            cfg.database.user, secrets, tls, f"/dev/disk/by-id/virtio-{i:020d}"))
-    lb_size = cfg.database.load_balancer.node.size if cfg.database.load_balancer.node else 1
-    for i in range(lb_size):  # rendered in every stack: the role must be valid wherever it runs
-        out.append(DatabaseLoadBalancerContext(node(Role.DB_LB, i), etcd, db_peers, stack,
-                                               database_vip_address(cidr), cidr.prefixlen))
+    out += [database_context(cfg, names, p, database_addresses=databases, paas_addresses=paas,
+                             etcd_tls=tls, galera_tls=tls, secrets=secrets,
+                             data_device=f"/dev/disk/by-id/virtio-{p.index:020d}")
+            for p in places(Role.DATABASE, cfg.database.node.size)]
+    lb = cfg.database.load_balancer.node
+    # Rendered in every stack: the role must be valid wherever it runs.
+    out += [database_lb_context(cfg, names, p, database_addresses=databases,
+                                paas_addresses=paas, etcd_tls=tls,
+                                vip_address=database_vip_address(cidr),
+                                subnet_prefix_len=cidr.prefixlen)
+            for p in places(Role.DB_LB, lb.size if lb else 1)]
+    assert {c.node.role for c in out} <= set(ROLES)
     return out
 
 

@@ -12,11 +12,11 @@ import jinja2
 import pytest
 import yaml
 
+from components.roles import Role
 from components.userdata import (
     TEMPLATE_DIR,
     USER_DATA_LIMIT_BASE64,
     PaasContext,
-    Role,
     cloud_controller_load_balancer_prefix,
     load_pins,
     render_cloud_config,

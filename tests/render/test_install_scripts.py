@@ -13,12 +13,14 @@ from pathlib import Path
 
 import pytest
 
+from components.roles import Role, port
 from components.userdata import (
-    PAAS_BUILDER_NODE_PORT,
-    PAAS_HTTP_NODE_PORT,
-    PAAS_HTTPS_NODE_PORT,
     TEMPLATE_DIR,
 )
+
+PAAS_HTTP_NODE_PORT = port(Role.PAAS, "http")
+PAAS_HTTPS_NODE_PORT = port(Role.PAAS, "https")
+PAAS_BUILDER_NODE_PORT = port(Role.PAAS, "builder")
 
 pytestmark = pytest.mark.render
 

@@ -9,8 +9,6 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from components.planning import (
-    BLOCK,
-    ROLE_ORDER,
     allocation_pool,
     availability_zone,
     etcd_client_endpoints,
@@ -21,8 +19,12 @@ from components.planning import (
     node_name,
     platform_domain,
 )
+from components.roles import Role
 
 pytestmark = pytest.mark.unit
+
+ROLE_ORDER = tuple(Role)
+BLOCK = 10  # every role's block in the registry (tests/unit/test_roles.py pins the plan)
 
 private_networks = st.builds(
     lambda a, b, prefix: ipaddress.IPv4Network(f"10.{a}.{b}.0/{prefix}", strict=False),
