@@ -29,8 +29,8 @@ test: test-prereqs ## everything: builds, local cloud, host lab, then every test
 unit: venv ## fast tests only: config, planning, components under mocks
 	$(PY) -m pytest -m unit $(PYTEST_ARGS)
 
-lint: venv ## ruff and mypy
+lint: venv ## ruff and mypy (strict) over every Python module of the project
 	$(VENV)/bin/ruff check .
-	$(VENV)/bin/mypy components
+	$(VENV)/bin/mypy
 
 include $(sort $(wildcard mk/*.mk))

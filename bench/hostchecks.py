@@ -20,7 +20,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from lab.hosts.hostlab import HostLab  # noqa: E402
+from hostlab.lab import HostLab  # noqa: E402
 
 
 def one_run(lab: HostLab, parallel: list[str]) -> tuple[float, str]:

@@ -26,7 +26,7 @@ from testinfra.backend.paramiko import ParamikoBackend
 # Run as `pytest checks`, the repository root is not on sys.path; the output names live there.
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from checks.platform import Node, Platform, connect_name, ssh_config
+from checks.inventory import Inventory, Node, connect_name, ssh_config
 from components.roles import Role, port
 
 OUTPUTS_KEY = "paasmas_outputs"
@@ -76,13 +76,13 @@ def pytest_configure(config: pytest.Config) -> None:
     else:
         raise pytest.UsageError("say which platform to check: --outputs FILE or --stack NAME")
     try:
-        config.stash[_PLATFORM] = Platform.from_file(path)
+        config.stash[_PLATFORM] = Inventory.from_file(path)
     except (OSError, ValueError) as error:
         raise pytest.UsageError(f"{path}: {error}") from error
     config.stash[_OUTPUTS_PATH] = path
 
 
-_PLATFORM = pytest.StashKey[Platform]()
+_PLATFORM = pytest.StashKey[Inventory]()
 _OUTPUTS_PATH = pytest.StashKey[Path]()
 
 
@@ -128,7 +128,7 @@ class CheckedParamikoBackend(ParamikoBackend):  # type: ignore[misc]
 
 
 class SshAccess:
-    def __init__(self, platform: Platform, config: pytest.Config, directory: Path) -> None:
+    def __init__(self, platform: Inventory, config: pytest.Config, directory: Path) -> None:
         self.platform = platform
         self.identity = Path(config.getoption("--ssh-identity")).expanduser()
         self.known_hosts = Path(config.getoption("--known-hosts")).expanduser()
@@ -196,12 +196,12 @@ def close_proxy(sock: object) -> None:
 
 
 @pytest.fixture(scope="session")
-def platform(pytestconfig: pytest.Config) -> Platform:
+def platform(pytestconfig: pytest.Config) -> Inventory:
     return pytestconfig.stash[_PLATFORM]
 
 
 @pytest.fixture(scope="session")
-def ssh(platform: Platform, pytestconfig: pytest.Config,
+def ssh(platform: Inventory, pytestconfig: pytest.Config,
         tmp_path_factory: pytest.TempPathFactory) -> Iterator[SshAccess]:
     access = SshAccess(platform, pytestconfig, tmp_path_factory.mktemp("ssh"))
     yield access

@@ -7,7 +7,7 @@ import time
 
 import testinfra.host
 
-from checks.platform import Node
+from checks.inventory import Node
 
 
 def run(host: testinfra.host.Host, node: Node, command: str) -> str:

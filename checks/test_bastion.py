@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import testinfra.host
 
-from checks.platform import Node, sshd_effective, sshd_mismatches
+from checks.inventory import Node, sshd_effective, sshd_mismatches
 from checks.remote import run
 from components.roles import Role
 

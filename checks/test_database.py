@@ -8,7 +8,7 @@ import shlex
 
 import testinfra.host
 
-from checks.platform import Node, Platform, status_variables
+from checks.inventory import Inventory, Node, status_variables
 from checks.remote import run, sourced
 from components import outputs
 from components.roles import Role, port
@@ -29,7 +29,7 @@ def wsrep(host: testinfra.host.Host, node: Node) -> dict[str, str]:
 
 
 def test_galera_cluster_size(node: Node, host: testinfra.host.Host,
-                             platform: Platform) -> None:
+                             platform: Inventory) -> None:
     size = wsrep(host, node).get("wsrep_cluster_size", "<none>")
     assert size == str(platform.size(ROLE)), (
         f"{node}: wsrep_cluster_size expected {platform.size(ROLE)} (database size), "
@@ -52,7 +52,7 @@ def test_clustercheck_answers_200(node: Node, host: testinfra.host.Host) -> None
 
 
 def test_discovery_key_present(node: Node, host: testinfra.host.Host,
-                               platform: Platform) -> None:
+                               platform: Inventory) -> None:
     members = run(host, node, sourced(
         DATABASE_ENV, "/opt/paasmas/bin/paasmas-db-discovery members")).split()
     expected = sorted(n.address for n in platform.nodes(ROLE))
@@ -62,7 +62,7 @@ def test_discovery_key_present(node: Node, host: testinfra.host.Host,
 
 
 def test_application_login_through_the_load_balancer(node: Node, host: testinfra.host.Host,
-                                                     platform: Platform) -> None:
+                                                     platform: Inventory) -> None:
     """From this node, as any client would: the app user through database_host:database_port
     lands on a Synced node. The credentials reach the client through its stdin, never argv."""
     user, password = platform.get(outputs.DATABASE_USER), platform.get(outputs.DATABASE_PASSWORD)

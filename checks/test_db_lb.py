@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 import testinfra.host
 
-from checks.platform import Node, Platform, haproxy_server_address, haproxy_servers
+from checks.inventory import Inventory, Node, haproxy_server_address, haproxy_servers
 from checks.remote import run, sourced
 from components import outputs
 from components.roles import Role, port
@@ -22,7 +22,7 @@ def test_health_endpoint(node: Node, host: testinfra.host.Host) -> None:
 
 
 def test_every_database_node_is_a_backend_and_up(node: Node, host: testinfra.host.Host,
-                                                 platform: Platform,
+                                                 platform: Inventory,
                                                  pytestconfig: pytest.Config) -> None:
     url = pytestconfig.getoption("--haproxy-stats-url")
     servers = haproxy_servers(run(host, node, f"curl -sS --fail --max-time 5 '{url}'"), BACKEND)
@@ -35,7 +35,7 @@ def test_every_database_node_is_a_backend_and_up(node: Node, host: testinfra.hos
 
 
 def test_database_address_is_on_the_elected_node_only(node: Node, host: testinfra.host.Host,
-                                                      platform: Platform) -> None:
+                                                      platform: Inventory) -> None:
     vip = platform.get(outputs.DATABASE_HOST)
     owner = run(host, node, sourced("/etc/paasmas/db-lb.env",
                                     "/opt/paasmas/bin/paasmas-vip-agent owner")).strip()

@@ -7,7 +7,7 @@ import pytest
 import testinfra.host
 
 from checks.conftest import SshAccess
-from checks.platform import (
+from checks.inventory import (
     COMMON_UNITS,
     DATA_VOLUME_ROLES,
     ROLE_PORTS,

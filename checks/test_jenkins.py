@@ -12,7 +12,7 @@ import urllib.request
 import pytest
 import testinfra.host
 
-from checks.platform import Node, Platform
+from checks.inventory import Inventory, Node
 from checks.remote import run
 from components import outputs
 from components.roles import Role, port
@@ -24,7 +24,7 @@ ADMIN_PASSWORD_FILE = "/etc/paasmas/jenkins/secrets/admin-password"
 JCASC_MARK = "configured as code"
 
 
-def test_login_page_is_jenkins(platform: Platform) -> None:
+def test_login_page_is_jenkins(platform: Inventory) -> None:
     url = str(platform.get(outputs.JENKINS_URL)).rstrip("/") + "/login"
     try:
         with urllib.request.urlopen(url, timeout=10) as response:

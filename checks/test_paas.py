@@ -11,9 +11,9 @@ import pytest
 import testinfra.host
 
 from checks.conftest import SshAccess
-from checks.platform import (
+from checks.inventory import (
+    Inventory,
     Node,
-    Platform,
     etcd_member_peer_urls,
     etcd_status,
     kubernetes_node_names,
@@ -54,7 +54,7 @@ def test_etcd_requires_client_certificates(node: Node, host: testinfra.host.Host
         f"{node}: etcd over plain HTTP expected refused, found {plain_http.stdout.strip()}")
 
 
-def test_etcd_one_leader_and_every_member(platform: Platform, ssh: SshAccess) -> None:
+def test_etcd_one_leader_and_every_member(platform: Inventory, ssh: SshAccess) -> None:
     """One cluster-wide verdict, asked from the first PaaS node that answers over SSH."""
     nodes = platform.nodes(ROLE)
     assert nodes, "no PaaS nodes in the stack outputs"
@@ -85,7 +85,7 @@ def test_etcd_one_leader_and_every_member(platform: Platform, ssh: SshAccess) ->
 
 
 @pytest.mark.k3s
-def test_k3s_nodes_ready(platform: Platform, ssh: SshAccess) -> None:
+def test_k3s_nodes_ready(platform: Inventory, ssh: SshAccess) -> None:
     asker = platform.nodes(ROLE)[0]
     nodes_json = run(ssh.host(asker), asker, "sudo -n /opt/bin/k3s kubectl get nodes -o json")
     names = kubernetes_node_names(nodes_json)
@@ -96,7 +96,7 @@ def test_k3s_nodes_ready(platform: Platform, ssh: SshAccess) -> None:
 
 
 @pytest.mark.k3s
-def test_paas_controller_answers_on_the_platform_domain(platform: Platform) -> None:
+def test_paas_controller_answers_on_the_platform_domain(platform: Inventory) -> None:
     url = str(platform.get(outputs.PAAS_CONTROLLER_URL)).rstrip("/") + "/healthz"
     domain = str(platform.get(outputs.PAAS_DOMAIN))
     assert domain in url, f"controller URL {url} expected under the platform domain {domain}"

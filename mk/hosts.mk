@@ -3,7 +3,7 @@
 #   make check OUTPUTS=<file>       checks the hosts named in an outputs file
 #   make hosts-up / check-hostlab / hosts-down
 HOSTLAB_DIR ?= /var/lib/paasmas-hostlab
-HOSTLAB := PAASMAS_HOSTLAB_DIR=$(HOSTLAB_DIR) $(PY) -m lab.hosts.hostlab
+HOSTLAB := PAASMAS_HOSTLAB_DIR=$(HOSTLAB_DIR) $(PY) -m hostlab.lab
 HOSTLAB_PACKAGES := openssh-server openssh-client etcd-server etcd-client mariadb-server \
 	mariadb-client galera-4 rsync stunnel4 haproxy socat curl sudo openssl iproute2 iputils-arping
 SSH_IDENTITY ?= $(HOME)/.ssh/id_ed25519

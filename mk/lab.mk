@@ -4,7 +4,7 @@
 LAB_DIR ?= /var/lib/paasmas-lab
 # Debian's interpreter: the services' dist-packages are there, not in the pyenv/venv Python.
 LAB_PYTHON := /usr/bin/python3
-LABCTL := $(LAB_PYTHON) lab/openstack/labctl.py --lab-dir $(LAB_DIR)
+LABCTL := $(LAB_PYTHON) openstack-lab/labctl.py --lab-dir $(LAB_DIR)
 # `openstack --os-cloud paasmas-lab` and the Pulumi provider (`openstack:cloud: paasmas-lab`)
 # read this file.
 export OS_CLIENT_CONFIG_FILE ?= $(LAB_DIR)/clouds.yaml
@@ -24,6 +24,6 @@ lab-reset: ## stop the local cloud and wipe LAB_DIR
 	$(LABCTL) reset
 
 lab-bench: venv lab-up ## time the platform's shape (12 servers, volumes, 3 LBs) on the local cloud
-	$(PY) lab/openstack/bench_platform_shape.py
+	$(PY) openstack-lab/bench_platform_shape.py
 
 test-prereqs: lab-up

@@ -12,7 +12,7 @@ PREVIEW_DIR := build/preview
 .PHONY: preview policy-check policy-outputs policy-test
 preview: stack-select ## Markdown preview of STACK for a PR; exit 2 if destructive, 1 if blocked
 	@mkdir -p $(PREVIEW_DIR)
-	$(PY) -m tools.preview_summary run --stack $(STACK) --policy-pack $(POLICY_PACK) \
+	$(PY) -m policy.preview_summary run --stack $(STACK) --policy-pack $(POLICY_PACK) \
 		--out $(PREVIEW_DIR)/$(STACK).md --json-out $(PREVIEW_DIR)/$(STACK).json
 
 policy-check: stack-select ## run the policy pack on STACK's planned state (applies nothing)
@@ -21,7 +21,7 @@ policy-check: stack-select ## run the policy pack on STACK's planned state (appl
 policy-outputs: ## STACK's outputs: declared secrets marked secret, no private key in plain text
 	@mkdir -p $(PREVIEW_DIR)
 	@pulumi stack output --json --stack $(STACK) > $(PREVIEW_DIR)/$(STACK)-outputs.json
-	$(PY) -m tools.preview_summary check-outputs $(PREVIEW_DIR)/$(STACK)-outputs.json
+	$(PY) -m policy.preview_summary check-outputs $(PREVIEW_DIR)/$(STACK)-outputs.json
 
 policy-test: venv ## the policy pack's rule tests and the preview summary tests (fast, no cloud)
 	$(PY) -m pytest -m policy tests/policy $(PYTEST_ARGS)

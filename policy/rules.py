@@ -15,7 +15,7 @@ What a rule can see, and when (docs/policy.md, "What the pack sees"):
   `pulumi up` it runs on the real text before each server is created.
 - Secret values reach the pack decrypted and unmarked: whether a stack output is *marked* secret
   is invisible here, so the secret-output rule checks that no output outside the declared secret
-  outputs carries secret material, and tools/preview_summary.py checks the marking.
+  outputs carries secret material, and policy/preview_summary.py checks the marking.
 """
 
 from __future__ import annotations
@@ -405,7 +405,7 @@ def validate_no_plaintext_secret_outputs(args: StackValidationArgs,
     for stack in (r for r in args.resources if r.resource_type == STACK):
         for name in stack.props:
             if name in SECRET_OUTPUTS:
-                continue  # declared secret; its marking is checked by tools/preview_summary.py
+                continue  # declared secret; its marking is checked by policy/preview_summary.py
             for text in _strings(get(stack.props, name)):
                 if PEM_PRIVATE_KEY.search(text) or any(s in text for s in secrets):
                     report(f"stack output '{name}' carries secret material (a generated "

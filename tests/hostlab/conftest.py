@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from lab.hosts.hostlab import HostLab
+from hostlab.lab import HostLab
 
 REPO = Path(__file__).resolve().parents[2]
 # Everything the lab cannot run (k3s, Drycc, Jenkins) is deselected, as `make check-hostlab` does.

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from checks.platform import (
-    Platform,
+from checks.inventory import (
+    Inventory,
     connect_name,
     df_use_percent,
     etcd_member_peer_urls,
@@ -38,7 +38,7 @@ OUTPUTS = {
 
 
 def test_nodes_come_from_node_ips_in_role_order() -> None:
-    platform = Platform.from_outputs(OUTPUTS)
+    platform = Inventory.from_outputs(OUTPUTS)
     assert [n.name for n in platform.nodes()] == [
         "bastion-0", "paas-0", "paas-1", "paas-2", "jenkins-0", "database-0", "database-1",
         "database-2"]
@@ -54,11 +54,11 @@ def test_nodes_come_from_node_ips_in_role_order() -> None:
 def test_outputs_that_are_not_stack_outputs_are_refused(document: dict[str, object],
                                                          message: str) -> None:
     with pytest.raises(ValueError, match=message.replace("[", r"\[").replace("]", r"\]")):
-        Platform.from_outputs(document)
+        Inventory.from_outputs(document)
 
 
 def test_ssh_config_sends_every_node_through_the_bastion(tmp_path: Path) -> None:
-    platform = Platform.from_outputs(OUTPUTS)
+    platform = Inventory.from_outputs(OUTPUTS)
     config = tmp_path / "ssh_config"
     text = ssh_config(platform, Path("/k/id"), Path("/k/known"), config)
     bastion_block, nodes_block = text.split("\n\n")[:2]
@@ -72,7 +72,7 @@ def test_ssh_config_sends_every_node_through_the_bastion(tmp_path: Path) -> None
 
 
 def test_without_a_bastion_nodes_are_reached_directly(tmp_path: Path) -> None:
-    platform = Platform.from_outputs({**OUTPUTS, "bastion_address": None,
+    platform = Inventory.from_outputs({**OUTPUTS, "bastion_address": None,
                                       "node_ips": {"paas": ["10.0.0.20"]}})
     text = ssh_config(platform, Path("/k/id"), Path("/k/known"), tmp_path / "c")
     assert "ProxyCommand" not in text and "Host bastion" not in text

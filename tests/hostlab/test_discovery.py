@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from lab.hosts.hostlab import HostLab
+from hostlab.lab import HostLab
 
 pytestmark = pytest.mark.hostlab
 

@@ -11,7 +11,7 @@ import pytest
 
 from components.roles import Role
 from components.userdata import DISCOVERY_INTERVAL, VIP_LEASE_TTL
-from lab.hosts.hostlab import HostLab
+from hostlab.lab import HostLab
 from tests.hostlab.conftest import run_checks
 
 pytestmark = pytest.mark.hostlab

@@ -6,7 +6,7 @@ import re
 
 import pytest
 
-from lab.hosts.hostlab import HostLab
+from hostlab.lab import HostLab
 from tests.hostlab.conftest import run_checks
 
 pytestmark = pytest.mark.hostlab

@@ -7,10 +7,10 @@ import ipaddress
 
 import pytest
 
-from checks.platform import ROLE_UNITS
+from checks.inventory import ROLE_UNITS
 from components.roles import Role
 from components.userdata import DatabaseSecrets, TlsBundle
-from lab.hosts.render import LabLayout, LabSecrets, render_host, units
+from hostlab.node_files import LabLayout, LabSecrets, render_host, units
 
 pytestmark = pytest.mark.render
 

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from lab.hosts.hostlab import HostLab
+from hostlab.lab import HostLab
 from tests.engine.engine_toolchain import toolchain_environment
 
 pytestmark = pytest.mark.hostlab

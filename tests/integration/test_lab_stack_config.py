@@ -29,7 +29,7 @@ def up_that_creates_nothing(cloud: Any, tmp_path: Path, config: dict[str, Any]) 
     before = foreign_residue(cloud)
     stack = new_stack(tmp_path, unique_name("stack"), config)
     result = stack.run("up", "--yes")
-    output = result.stdout + result.stderr
+    output = str(result.stdout + result.stderr)
     assert result.returncode != 0, output
     assert stack.resource_count() == 0
     assert foreign_residue(cloud) == before

@@ -1,4 +1,4 @@
-"""The lab controller's own pieces (lab/openstack/cloudlab): rendering and process handling.
+"""The lab controller's own pieces (openstack-lab/cloudlab): rendering and process handling.
 
 Fast: real files and real processes, no cloud.
 """
@@ -15,9 +15,9 @@ from pathlib import Path
 
 import pytest
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "lab" / "openstack"))
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "openstack-lab"))
 
-from cloudlab import procs, render
+from cloudlab import lab_config, procs
 from cloudlab.errors import LabError, tail
 from cloudlab.paths import LabPaths
 from cloudlab.services import APIS, COMPUTE_HOSTS, services
@@ -33,9 +33,9 @@ def lab(tmp_path: Path) -> LabPaths:
 
 
 def test_every_template_renders_completely_into_the_lab_dir(lab: LabPaths) -> None:
-    secrets = render.load_or_create_secrets(lab)
-    render.write_configs(lab, secrets)
-    for target in render.CONFIG_FILES.values():
+    secrets = lab_config.load_or_create_secrets(lab)
+    lab_config.write_configs(lab, secrets)
+    for target in lab_config.CONFIG_FILES.values():
         text = (lab.etc / target).read_text()
         assert "${" not in text, target
         # Nothing points into the host's /etc but the packages' own paste files.
@@ -50,19 +50,19 @@ def test_every_template_renders_completely_into_the_lab_dir(lab: LabPaths) -> No
 
 def test_a_missing_template_value_is_an_error_not_a_blank() -> None:
     with pytest.raises(KeyError, match="db_url"):
-        render.render("connection = ${db_url}/nova", {})
+        lab_config.render("connection = ${db_url}/nova", {})
 
 
 def test_secrets_are_made_once_and_kept_private(lab: LabPaths) -> None:
-    first = render.load_or_create_secrets(lab)
-    assert render.load_or_create_secrets(lab) == first
+    first = lab_config.load_or_create_secrets(lab)
+    assert lab_config.load_or_create_secrets(lab) == first
     assert oct(lab.secrets.stat().st_mode & 0o777) == "0o600"
     assert len(set(first.values())) == len(first)
 
 
 def test_clouds_yaml_has_the_member_entry_the_stack_uses(lab: LabPaths) -> None:
-    secrets = render.load_or_create_secrets(lab)
-    clouds = render.clouds_yaml(secrets)["clouds"]
+    secrets = lab_config.load_or_create_secrets(lab)
+    clouds = lab_config.clouds_yaml(secrets)["clouds"]
     assert isinstance(clouds, dict)
     auth = clouds["paasmas-lab"]["auth"]
     assert (auth["username"], auth["project_name"]) == ("paasmas", "paasmas")

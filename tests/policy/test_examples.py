@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 import yaml
 
-from tools import preview_summary as summary
+from policy import preview_summary as summary
 
 pytestmark = pytest.mark.policy
 
@@ -24,10 +24,10 @@ GROOVY_VERSION = (REPO / "pipeline" / "tools" / "groovy.version").read_text().st
 
 
 def summary_commands(script: str) -> list[list[str]]:
-    """Every `python -m tools.preview_summary ...` command line in a shell script."""
+    """Every `python -m policy.preview_summary ...` command line in a shell script."""
     joined = re.sub(r"\\\s*\n\s*", " ", script)
     found = []
-    for match in re.finditer(r"-m tools\.preview_summary ([^\n;|&']+)", joined):
+    for match in re.finditer(r"-m policy\.preview_summary ([^\n;|&']+)", joined):
         found.append(shlex.split(match.group(1).replace('"$STACK"', "production")))
     return found
 

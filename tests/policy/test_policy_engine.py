@@ -20,8 +20,8 @@ from typing import Any
 import pytest
 import yaml
 
+from policy import preview_summary as summary
 from tests.engine.engine_toolchain import pinned_versions, toolchain_environment
-from tools import preview_summary as summary
 
 pytestmark = pytest.mark.policy
 

@@ -18,7 +18,7 @@ from typing import Any
 
 import pytest
 
-from tools import preview_summary as summary
+from policy import preview_summary as summary
 
 pytestmark = pytest.mark.policy
 
@@ -204,7 +204,7 @@ sys.exit(255)
     out = tmp_path / "preview.md"
     env = {**os.environ, "PATH": f"{fake.parent}:{os.environ['PATH']}"}
     result = subprocess.run(
-        [sys.executable, "-m", "tools.preview_summary", "run", "--stack", "lab",
+        [sys.executable, "-m", "policy.preview_summary", "run", "--stack", "lab",
          "--policy-pack", "policy", "--out", str(out), "--json-out", str(tmp_path / "p.json")],
         cwd=REPO, env=env, capture_output=True, text=True, check=False)
     assert result.returncode == summary.EXIT_BLOCKED, result.stderr

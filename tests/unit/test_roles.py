@@ -9,8 +9,8 @@ import ipaddress
 
 import pytest
 
-from checks.platform import DATA_VOLUME_ROLES, ROLE_PORTS
-from checks.platform import ROLES as CHECKED_ROLES
+from checks.inventory import DATA_VOLUME_ROLES, ROLE_PORTS
+from checks.inventory import ROLES as CHECKED_ROLES
 from components.config import ConfigError, load
 from components.loadbalancer import listener_specs
 from components.planning import block_addresses, database_vip_address, fixed_addresses
@@ -131,12 +131,12 @@ def test_security_rules_follow_the_registry_ports() -> None:
 
 
 def test_consumers_read_the_registry() -> None:
-    assert CHECKED_ROLES == tuple(r.value for r in ROLES)
+    assert tuple(r.value for r in ROLES) == CHECKED_ROLES
     assert ROLE_PORTS["database"] == (22, 3306, 4567, 9200)
     assert ROLE_PORTS["db-lb"] == (22, 3306, 8404, 8405)
-    assert DATA_VOLUME_ROLES == {"database", "jenkins"}
+    assert {"database", "jenkins"} == DATA_VOLUME_ROLES
     assert set(policy.QUORUM_ROLES) == {"paas", "database"}
-    assert policy.PRIVATE_ROLES == {"database"}
+    assert {"database"} == policy.PRIVATE_ROLES
 
 
 @pytest.mark.parametrize(("role", "key"), [(Role.DATABASE, "paasmas:database")])

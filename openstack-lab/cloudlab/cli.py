@@ -17,7 +17,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import bootstrap, packages, prepare, procs, render
+from . import bootstrap, lab_config, packages, prepare, procs
 from .errors import LabError
 from .paths import LabPaths
 from .services import IDENTITY, INFRA, SERVICES, Service, services
@@ -177,14 +177,14 @@ def up(p: LabPaths) -> int:
         clock.say(f"packages installed in {install_s:.0f} s")
     p.create()
     lab = Lab(p, clock)
-    secrets = render.load_or_create_secrets(p)
+    secrets = lab_config.load_or_create_secrets(p)
     if lab.all_up() and p.clouds_yaml.exists():
         clock.say(f"lab already up ({len(lab.table)} processes, every API answers): {p.root}")
         return 0
 
-    render.write_configs(p, secrets)
-    render.install_drivers(p)
-    render.make_certs(p)
+    lab_config.write_configs(p, secrets)
+    lab_config.install_drivers(p)
+    lab_config.make_certs(p)
     env = bootstrap.service_env(p)
     cold = bootstrap.init_mysql_datadir(p, env)
     clock.say(f"{'cold' if cold else 'warm'} start of the lab in {p.root}")
@@ -228,7 +228,7 @@ def up(p: LabPaths) -> int:
     prepare.ensure_image(admin, p)
     admin.close()
     clock.say("project/user `paasmas`, quotas, network `public`, flavors, image in place")
-    render.write_clouds_yaml(p, secrets)
+    lab_config.write_clouds_yaml(p, secrets)
     dead = [s.name for s in lab.table if not lab.running(s) and not lab.shared_epmd(s)]
     if dead:
         raise LabError(dead[0], "process exited after start", p.logfile(dead[0]))

@@ -1,6 +1,6 @@
 """What the host checks know about a platform, and how they read what hosts answer.
 
-Pure code: the stack outputs become a `Platform` (hosts by role, endpoints, expectations), an
+Pure code: the stack outputs become an `Inventory` (hosts by role, endpoints, expectations), an
 SSH configuration routes every node through the bastion, and parsers turn command output into
 values the checks compare. Tested without any host (tests/hostlab/test_check_parsers.py).
 """
@@ -66,13 +66,13 @@ class Node:
 
 
 @dataclass(frozen=True)
-class Platform:
+class Inventory:
     """The stack outputs, as the checks use them."""
 
     raw: Mapping[str, Any]
 
     @classmethod
-    def from_outputs(cls, document: Mapping[str, Any]) -> Platform:
+    def from_outputs(cls, document: Mapping[str, Any]) -> Inventory:
         missing = sorted({outputs.NODE_IPS, outputs.SSH_USER} - set(document))
         if missing:
             raise ValueError(f"stack outputs lack {', '.join(missing)}: is this the output of "
@@ -85,7 +85,7 @@ class Platform:
         return cls(document)
 
     @classmethod
-    def from_file(cls, path: Path) -> Platform:
+    def from_file(cls, path: Path) -> Inventory:
         return cls.from_outputs(json.loads(path.read_text()))
 
     def nodes(self, role: str | None = None) -> tuple[Node, ...]:
@@ -111,7 +111,7 @@ class Platform:
         return str(value) if value else None
 
 
-def ssh_config(platform: Platform, identity: Path, known_hosts: Path, config_path: Path,
+def ssh_config(platform: Inventory, identity: Path, known_hosts: Path, config_path: Path,
                accept_new: bool = False) -> str:
     """OpenSSH client configuration: the bastion by its public address, every other node by
     its private address through `ProxyCommand ssh -W` on the bastion (paramiko, which runs the
@@ -134,7 +134,7 @@ def ssh_config(platform: Platform, identity: Path, known_hosts: Path, config_pat
     return "\n".join(lines)
 
 
-def connect_name(platform: Platform, node: Node) -> str:
+def connect_name(platform: Inventory, node: Node) -> str:
     """How the SSH configuration names a node: the bastion by its alias, others by address."""
     return ("bastion" if node.role == Role.BASTION and platform.bastion_address
             else node.address)

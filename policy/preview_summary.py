@@ -1,8 +1,8 @@
 """A stack preview as Markdown for a pull-request comment; the exit code says how risky it is.
 
-    python -m tools.preview_summary run --stack lab [--policy-pack policy] [--out FILE]
-    python -m tools.preview_summary render PREVIEW.json [--events EVENTS.jsonl] [--out FILE]
-    python -m tools.preview_summary check-outputs OUTPUTS.json   # `pulumi stack output --json`
+    python -m policy.preview_summary run --stack lab [--policy-pack policy] [--out FILE]
+    python -m policy.preview_summary render PREVIEW.json [--events EVENTS.jsonl] [--out FILE]
+    python -m policy.preview_summary check-outputs OUTPUTS.json   # `pulumi stack output --json`
 
 `run` runs `pulumi preview --json --event-log ...` itself; `render` reads what it saved. The
 Markdown lists replacements and deletions first with the property forcing each replacement,
@@ -501,7 +501,7 @@ def check_outputs(outputs: Mapping[str, Any]) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m tools.preview_summary",
+    parser = argparse.ArgumentParser(prog="python -m policy.preview_summary",
                                      description=__doc__.split("\n\n")[0] if __doc__ else None)
     sub = parser.add_subparsers(dest="command", required=True)
     run = sub.add_parser("run", help="run pulumi preview --json and summarise it")

@@ -2,7 +2,7 @@
 role's services from Debian's packages, configured from the project's rendered user data and
 running the project's own node agents (see docs/hostchecks.md).
 
-    python -m lab.hosts.hostlab up|down|status|outputs
+    python -m hostlab.lab up|down|status|outputs
 
 Every host is a network namespace on a private tenant bridge; the bastion also sits on an
 "external" bridge shared with this machine, which reaches nothing else (so the checks must go
@@ -34,7 +34,7 @@ from components import outputs
 from components.planning import etcd_client_endpoints, resource_prefix
 from components.roles import Role, port
 from components.userdata import DatabaseSecrets, TlsBundle
-from lab.hosts.render import (
+from hostlab.node_files import (
     LabHost,
     LabLayout,
     LabSecrets,

@@ -34,7 +34,7 @@ class LabPaths:
 
     @property
     def python(self) -> Path:
-        """The lab's own drivers and their entry points (copied from lab/openstack/drivers)."""
+        """The lab's own drivers and their entry points (copied from openstack-lab/drivers)."""
         return self.root / "python"
 
     @property
