@@ -6,8 +6,16 @@ STACK ?= lab
 # The lab stack needs the local cloud; any other stack uses the cloud its clouds.yaml names.
 STACK_CLOUD := $(if $(filter lab,$(STACK)),lab-up)
 
-.PHONY: up destroy outputs stack-select
-stack-select: setup $(STACK_CLOUD)
+.PHONY: up destroy outputs stack-select lab-stack-file
+# Pulumi keeps the passphrase provider's salt in the stack file, and the salt belongs to this
+# checkout's passphrase: the lab's settings are committed as stacks/lab.yaml, and Pulumi's
+# stacks/Pulumi.lab.yaml (ignored by git) is those settings plus the salt Pulumi wrote there.
+LAB_STACK_FILE := stacks/Pulumi.lab.yaml
+lab-stack-file:
+	@{ grep -E '^encryptionsalt: ' $(LAB_STACK_FILE) 2>/dev/null || true; \
+	   cat stacks/lab.yaml; } > $(LAB_STACK_FILE).new && mv $(LAB_STACK_FILE).new $(LAB_STACK_FILE)
+
+stack-select: setup $(STACK_CLOUD) $(if $(filter lab,$(STACK)),lab-stack-file)
 	@pulumi stack select --create --non-interactive $(STACK) >/dev/null
 	@echo "stack: $(STACK) (backend $(PULUMI_BACKEND_URL))"
 

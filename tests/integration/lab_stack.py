@@ -20,6 +20,7 @@ import yaml
 from lab_cloud import clouds_yaml, project_residue
 
 from tests.engine.engine_toolchain import pinned_versions, toolchain_environment
+from tests.unit.harness import committed_stack_config
 
 REPO = Path(__file__).resolve().parents[2]
 # Entries of the checkout the temporary project does not share.
@@ -27,11 +28,8 @@ NOT_SHARED = {".git", ".state", "stacks", "build", ".pytest_cache", ".mypy_cache
 
 
 def lab_stack_config() -> dict[str, Any]:
-    """The `lab` stack's configuration as committed (stacks/Pulumi.lab.yaml)."""
-    config: dict[str, Any] = yaml.safe_load((REPO / "stacks" / "Pulumi.lab.yaml").read_text())[
-        "config"
-    ]
-    return config
+    """The `lab` stack's configuration as committed (stacks/lab.yaml)."""
+    return committed_stack_config("lab")
 
 
 def foreign_residue(cloud: Any) -> set[str]:

@@ -8,6 +8,7 @@ both. Each test works in a copy of the project with its own file:// backend and 
 
 from __future__ import annotations
 
+import contextlib
 import shutil
 import subprocess
 import sys
@@ -22,6 +23,7 @@ import yaml
 
 from policy import preview_summary as summary
 from tests.engine.engine_toolchain import pinned_versions, toolchain_environment
+from tests.unit.harness import committed_stack_config
 
 pytestmark = pytest.mark.policy
 
@@ -94,8 +96,9 @@ def engine(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Engine]:
 
 
 def lab_config() -> dict[str, Any]:
-    config: dict[str, Any] = yaml.safe_load((REPO / "stacks" / "Pulumi.lab.yaml").read_text())
-    return config
+    """A stack file with the lab's committed settings (no encryption salt: each test stack gets
+    its own with its own passphrase)."""
+    return {"config": committed_stack_config("lab")}
 
 
 def preview(engine: Engine, stack: str) -> tuple[dict[str, Any], summary.EventLog, str | None]:
@@ -116,11 +119,29 @@ def test_lab_stack_passes_the_pack(engine: Engine) -> None:
     assert "| `database_password` | (known after apply) |" in text
 
 
+@contextlib.contextmanager
+def program_without_private_databases(engine: Engine) -> Iterator[None]:
+    """The program's own loader refuses floating IPs on database nodes (the registry's private
+    roles), so no valid stack reaches the pack with one. To see the pack itself reject one, the
+    test project's copy of the registry forgets that databases are private; the pack keeps
+    reading the repository's."""
+    registry = engine.project / "components" / "roles.py"
+    original = registry.read_text()
+    patched = original.replace("quorum=True, private=True,", "quorum=True, private=False,")
+    assert patched != original, "the database entry of components/roles.py changed shape"
+    registry.write_text(patched)
+    try:
+        yield
+    finally:
+        registry.write_text(original)
+
+
 def test_database_floating_ips_are_rejected_naming_the_rule(engine: Engine) -> None:
     config = lab_config()
     config["config"]["paasmas:database"]["floating_ips"] = True
     stack = engine.new_stack(config)
-    result, log, failure = preview(engine, stack)
+    with program_without_private_databases(engine):
+        result, log, failure = preview(engine, stack)
     assert failure is not None  # a mandatory violation fails the preview
     mandatory = [v for v in log.violations if v.level == "mandatory"]
     assert {v.policy for v in mandatory} == {"no-floating-ip-on-private-nodes"}

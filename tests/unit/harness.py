@@ -25,10 +25,24 @@ from components.preflight import PulumiCloudLookup, look_up
 REPO = Path(__file__).resolve().parents[2]
 
 
+def committed_stack_file(stack: str) -> Path:
+    """Where a stack's settings are committed: `stacks/lab.yaml` for the lab (`make up` writes
+    Pulumi's own stacks/Pulumi.lab.yaml from it, with the checkout's salt), and
+    `stacks/Pulumi.<stack>.yaml` for the documented examples."""
+    if stack == "lab":
+        return REPO / "stacks" / "lab.yaml"
+    return REPO / "stacks" / f"Pulumi.{stack}.yaml"
+
+
+def committed_stack_config(stack: str) -> dict[str, Any]:
+    """The `config:` mapping of a stack as committed (never an encryption salt)."""
+    config: dict[str, Any] = yaml.safe_load(committed_stack_file(stack).read_text())["config"]
+    return config
+
+
 def stack_values(stack: str) -> dict[str, Any]:
     """A stack file's `paasmas:*` values as Python objects (sections as dicts)."""
-    doc = yaml.safe_load((REPO / "stacks" / f"Pulumi.{stack}.yaml").read_text())
-    return {k: v for k, v in doc["config"].items() if k.startswith("paasmas:")}
+    return {k: v for k, v in committed_stack_config(stack).items() if k.startswith("paasmas:")}
 
 
 def as_pulumi_config(values: dict[str, Any]) -> dict[str, str]:
