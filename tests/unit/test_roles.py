@@ -63,7 +63,10 @@ def test_adding_a_role_anywhere_leaves_every_existing_address_unchanged(position
     """A throwaway role inserted first, in the middle or last: the registry stays valid and no
     existing role's address moves (blocks are written down, not derived from the order)."""
     specs = list(ROLES.values())
-    extra = dataclasses.replace(specs[0], role=Role.BASTION, addresses=AddressBlock(60, 10))
+    taken = {o for s in specs for o in range(s.addresses.first_offset,
+                                             s.addresses.last_offset + 1)}
+    free = next(o for o in range(10, 100, 10) if not taken & set(range(o, o + 10)))
+    extra = dataclasses.replace(specs[0], role=Role.BASTION, addresses=AddressBlock(free, 10))
     before = _all_addresses(specs)
     extended = specs[:position] + [extra] + specs[position:]
     # The extra spec reuses an enum member, so only the block checks apply to it.
