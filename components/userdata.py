@@ -261,7 +261,7 @@ def _jenkins_pipeline_files(context: JenkinsContext) -> dict[str, Any]:
     if p.repository is None:
         return files
     pipeline = PipelineContext.from_settings({
-        "repository": p.repository, "credentials_id": p.credentials_id, "app_name": p.app_name,
+        "repository": p.repository.url, "credentials_id": p.credentials_id, "app_name": p.app_name,
         "staging_branch": p.staging_branch, "production_branch": p.production_branch})
     files["job_dsl"] = render_job_dsl(pipeline)
     files["pipeline_env"] = render_pipeline_env(pipeline, PlatformEndpoints(
