@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from pipeline_harness import DEPLOY_SCRIPT
 
-from components.config import GitHubRepository, load_pipeline
+from components.config import ConfigError, GitHubRepository, load_pipeline
 from pipeline import render
 from pipeline.jobs import (
     BUILDER_SSH_CREDENTIALS_ID,
@@ -101,6 +101,27 @@ def test_render_cli_refuses_what_the_stack_would_refuse(
     assert problems[0].startswith("pipeline.repository: 'git@github.com:org/blog.git' is not an "
                                   "https URL")
     assert "https://github.com/org/blog.git" in problems[0]
+
+
+def _deploy_script_accepts_app_name(name: str) -> bool:
+    match = re.search(r"^readonly APP_NAME_RE='([^']+)'$", DEPLOY_SCRIPT.read_text(),
+                      flags=re.MULTILINE)
+    assert match is not None, "APP_NAME_RE not found in the deploy script"
+    result = subprocess.run(["bash", "-c", 're=$1; [[ $2 =~ $re ]]', "-", match.group(1), name],
+                            check=False)
+    return result.returncode == 0
+
+
+@pytest.mark.parametrize("name", ["g", "ghost", "blog-2", "a" * 24, "a" * 25, "a" * 40,
+                                  "Ghost", "2ghost", "ghost-", "gh_ost", "-g", ""])
+def test_loader_and_deploy_script_agree_on_app_names(name: str) -> None:
+    """The stack refuses exactly the app names the deploy script would refuse on the node."""
+    try:
+        load_pipeline({"app_name": name})
+        loads = True
+    except ConfigError:
+        loads = False
+    assert loads == _deploy_script_accepts_app_name(name)
 
 
 def test_groovy_string_never_interpolates() -> None:
