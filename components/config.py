@@ -14,6 +14,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any, TypeVar
+from urllib.parse import urlsplit
 
 from components.roles import ROLES, Role
 
@@ -137,9 +138,56 @@ class DatabaseConfig:
     replace_on_user_data_change: bool
 
 
+# What GitHubRepository.parse accepts in a repository URL's host and path segments.
+_URL_HOST = re.compile(r"^[a-z0-9]([a-z0-9.-]*[a-z0-9])?$")
+_PATH_SEGMENT = re.compile(r"^[A-Za-z0-9._-]+$")
+_REPOSITORY_FORM = "https://<host>/<owner>/<repo>[.git]"
+
+
+@dataclass(frozen=True)
+class GitHubRepository:
+    """An application repository on GitHub or GitHub Enterprise, from its https URL.
+
+    Jenkins' GitHub branch source needs the host, the owner and the repository name, and scans
+    over https with the token of `pipeline.credentials_id`: SSH URLs cannot be used.
+    """
+
+    url: str  # https://<host>/<owner>/<name>, without `.git`
+    host: str  # host[:port] as written
+    owner: str
+    name: str
+
+    @classmethod
+    def parse(cls, url: str) -> GitHubRepository:
+        """The repository of `https://<host>/<owner>/<repo>[.git]`; ValueError says what is off."""
+        try:
+            parts = urlsplit(url)
+            parts.port  # noqa: B018 -- raises ValueError for a port that is not a number in range
+        except ValueError as error:
+            raise ValueError(f"is not a valid URL ({error})") from None
+        if parts.scheme != "https":
+            raise ValueError(f"is not an https URL of the form {_REPOSITORY_FORM}")
+        if parts.username is not None or parts.password is not None:
+            # It would be written into the Job DSL seed; the token belongs in a credential.
+            raise ValueError("carries a user name or password")
+        if not parts.hostname or not _URL_HOST.match(parts.hostname):
+            raise ValueError(f"has no valid host: expected {_REPOSITORY_FORM}")
+        if parts.query or parts.fragment:
+            raise ValueError(f"has a query or fragment: expected {_REPOSITORY_FORM}")
+        segments = [s for s in parts.path.split("/") if s]
+        if len(segments) != 2 or not all(_PATH_SEGMENT.match(s) for s in segments):
+            raise ValueError(f"does not name one repository: expected {_REPOSITORY_FORM}")
+        owner, name = segments[0], segments[1].removesuffix(".git")
+        if not name:
+            raise ValueError(f"has no repository name: expected {_REPOSITORY_FORM}")
+        return cls(url=f"https://{parts.netloc}/{owner}/{name}", host=parts.netloc, owner=owner,
+                   name=name)
+
+
 @dataclass(frozen=True)
 class PipelineConfig:
-    repository: str | None
+    # None: no application repository, so Jenkins gets no seed job and no pipeline settings.
+    repository: GitHubRepository | None
     credentials_id: str
     app_name: str
     staging_branch: str
@@ -590,22 +638,74 @@ def _database(s: _Section, default_image: str | None) -> DatabaseConfig:
                           DatabaseLoadBalancerConfig(mode, lb_node), replace)
 
 
+# Drycc app ids and MySQL user names must both take "pr-<N>-<app>", and MySQL user names stop at
+# 32 characters: 24 leaves room for pull requests up to 9999. pipeline/bin/paasmas-deploy checks
+# the same pattern (APP_NAME_RE) on the Jenkins node.
+_APP_NAME = re.compile(r"^[a-z]([a-z0-9-]{0,22}[a-z0-9])?$")
+# Deploy branches go into Groovy, Job DSL filters and shell: no spaces, quotes or globs.
+_BRANCH_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._/-]{0,99}$")
+_CREDENTIALS_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
+# Jenkins names the jobs of pull requests PR-<N>; a deploy branch must not look like one.
+_PULL_REQUEST_JOB_PREFIX = "PR-"
+
+
+def _https_equivalent(url: str) -> str | None:
+    """The https URL of an SSH clone URL (`git@host:o/r.git`, `ssh://git@host/o/r.git`)."""
+    match = (re.fullmatch(r"[^@/\s]+@([^:/\s]+):/?([^\s]+)", url)
+             or re.fullmatch(r"ssh://(?:[^@/\s]+@)?([^:/\s]+)(?::\d+)?/([^\s]+)", url))
+    return f"https://{match.group(1)}/{match.group(2)}" if match else None
+
+
+def _repository(s: _Section, name: str) -> GitHubRepository | None:
+    url = s.string(name)
+    if url is None:
+        return None
+    try:
+        return GitHubRepository.parse(url)
+    except ValueError as error:
+        https = _https_equivalent(url)
+        fix = (f"use the https URL, e.g. {https} (Jenkins' GitHub branch source scans over "
+               "https with the token of pipeline.credentials_id)" if https else
+               "use the repository's https URL, e.g. https://github.com/<owner>/<repo>.git")
+        s.problem(name, f"{url!r} {error}", fix)
+        return None
+
+
+def _branch(s: _Section, name: str, default: str) -> str:
+    branch = s.string(name, default) or default
+    if not _BRANCH_NAME.match(branch):
+        s.problem(name, f"{branch!r} is not a plain git branch name",
+                  "use up to 100 letters, digits, '.', '_', '/' and '-', starting with a "
+                  "letter or digit")
+    elif branch.startswith(_PULL_REQUEST_JOB_PREFIX):
+        s.problem(name, f"{branch!r} collides with the pull-request jobs (PR-<N>)",
+                  "deploy from a branch whose name does not start with PR-")
+    return branch
+
+
 def _pipeline(s: _Section) -> PipelineConfig:
-    repository = s.string("repository")
-    if repository is not None and not re.match(r"^(https://|ssh://|git@)\S+$", repository):
-        s.problem("repository", f"{repository!r} is not a Git URL",
-                  "use https://host/org/repo.git or git@host:org/repo.git")
+    """The deploy pipeline's settings, with every rule the Jenkins files and the deploy script
+    need: once they load, rendering them cannot fail."""
+    repository = _repository(s, "repository")
     credentials = s.string("credentials_id", "git-host") or "git-host"
+    if not _CREDENTIALS_ID.match(credentials):
+        s.problem("credentials_id", f"{credentials!r} is not a Jenkins credential ID",
+                  "use up to 100 letters, digits, '.', '_' and '-', starting with a letter "
+                  "or digit")
     app = s.string("app_name", "ghost") or "ghost"
-    # Apps are named pr-<N>-<app> and stage-<app>: keep room for the prefixes in a DNS label.
-    if not re.fullmatch(r"[a-z][a-z0-9-]{0,39}", app) or app.endswith("-"):
-        s.problem("app_name", f"{app!r} is not a valid app name",
-                  "use 1-40 lower-case letters, digits and -, starting with a letter")
-    staging = s.string("staging_branch", "development") or "development"
-    production = s.string("production_branch", "master") or "master"
+    if not _APP_NAME.match(app):
+        what = (f"{app!r} is {len(app)} characters long" if len(app) > 24 else
+                f"{app!r} is not a valid app name")
+        s.problem("app_name", what,
+                  "use 1-24 lower-case letters, digits and '-', starting with a letter and "
+                  "not ending with '-' (the database user pr-<N>-<app> must fit MySQL's "
+                  "32 characters)")
+    staging = _branch(s, "staging_branch", "development")
+    production = _branch(s, "production_branch", "master")
     if staging == production:
         s.problem("staging_branch", f"same as pipeline.production_branch ({production!r})",
-                  "staging must deploy from its own branch")
+                  "staging must deploy from its own branch: production deploys only from "
+                  "pipeline.production_branch")
     s.finish()
     return PipelineConfig(repository, credentials, app, staging, production)
 
@@ -638,6 +738,16 @@ def _check_overlaps(top: _Section, network: NetworkConfig, paas: PaasConfig) -> 
 
 
 # ---------------------------------------------------------------------------------------------
+
+
+def load_pipeline(settings: Mapping[str, Any]) -> PipelineConfig:
+    """The `pipeline` section alone (for `python -m pipeline.render`), by the rules of `load`;
+    raises ConfigError listing every problem."""
+    problems: list[str] = []
+    pipeline = _pipeline(_Section("pipeline", settings, problems))
+    if problems:
+        raise ConfigError(problems)
+    return pipeline
 
 
 def load(raw: Mapping[str, Any]) -> PlatformConfig:
@@ -690,7 +800,10 @@ def stack_config_values() -> dict[str, Any]:
 
 __all__ = [
     "ConfigError",
+    "GitHubRepository",
+    "PipelineConfig",
     "PlatformConfig",
     "load",
+    "load_pipeline",
     "stack_config_values",
 ]

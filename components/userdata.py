@@ -244,9 +244,7 @@ def _jenkins_pipeline_files(context: JenkinsContext) -> dict[str, Any]:
     p = context.pipeline
     if p.repository is None:
         return files
-    pipeline = PipelineContext.from_settings({
-        "repository": p.repository, "credentials_id": p.credentials_id, "app_name": p.app_name,
-        "staging_branch": p.staging_branch, "production_branch": p.production_branch})
+    pipeline = PipelineContext.from_config(p)
     files["job_dsl"] = render_job_dsl(pipeline)
     files["pipeline_env"] = render_pipeline_env(pipeline, PlatformEndpoints(
         paas_domain=context.paas_domain, paas_controller_url=context.paas_controller_url,

@@ -3,19 +3,21 @@
 Pure functions, no Pulumi: the cloud-config embeds `render_job_dsl(ctx)` in its JCasC `jobs:`
 entry and writes `render_pipeline_env(...)` and `deploy_script_text()` onto the Jenkins node;
 app teams commit `render_jenkinsfile(ctx)` to their repository. docs/pipeline.md is the contract.
+The settings are checked once, by the stack-config loader (components/config.py), before the
+program declares anything; nothing here second-guesses them.
 """
 
 from __future__ import annotations
 
 import hashlib
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 import jinja2
+
+from components.config import GitHubRepository, PipelineConfig
 
 PACKAGE_DIR = Path(__file__).resolve().parent
 TEMPLATE_DIR = PACKAGE_DIR / "templates"
@@ -33,114 +35,33 @@ BUILDER_SSH_CREDENTIALS_ID = "paasmas-builder-ssh"  # SSH private key registered
 PULL_REQUEST_APP_PREFIX = "pr-"
 STAGING_APP_PREFIX = "stage-"
 
-# Drycc app ids and MySQL user names (32 characters) must both fit "pr-<N>-<app>"; the deploy
-# script checks the same pattern.
-_APP_NAME = re.compile(r"^[a-z]([a-z0-9-]{0,22}[a-z0-9])?$")
-# Git ref names we accept for the deploy branches: no spaces, quotes or glob characters.
-_BRANCH_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._/-]{0,99}$")
-_CREDENTIALS_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
-_PATH_SEGMENT = re.compile(r"^[A-Za-z0-9._-]+$")
-
-
-class PipelineConfigError(ValueError):
-    """Every problem in the pipeline settings, one `key: problem` line each."""
-
-    def __init__(self, problems: list[str]) -> None:
-        self.problems = problems
-        super().__init__("\n".join(problems))
-
-
-@dataclass(frozen=True)
-class GitHubRepository:
-    """An application repository on GitHub or GitHub Enterprise, from its https URL."""
-
-    url: str
-    host: str
-    owner: str
-    name: str
-
-    @classmethod
-    def parse(cls, url: str) -> GitHubRepository:
-        parts = urlsplit(url)
-        segments = [s for s in parts.path.split("/") if s]
-        if (
-            parts.scheme != "https"
-            or not parts.hostname
-            or parts.query
-            or parts.fragment
-            or len(segments) != 2
-            or not all(_PATH_SEGMENT.match(s) for s in segments)
-        ):
-            raise ValueError("must be an https URL of the form https://<host>/<owner>/<repository>")
-        owner, name = segments[0], segments[1].removesuffix(".git")
-        return cls(url=f"https://{parts.netloc}/{owner}/{name}", host=parts.netloc, owner=owner,
-                   name=name)
-
 
 @dataclass(frozen=True)
 class PipelineContext:
-    """What the Job DSL seed, the cleanup job and the Jenkinsfile are rendered from."""
+    """What the Job DSL seed, the cleanup job and the Jenkinsfile are rendered from.
+
+    Built from a loaded PipelineConfig: components/config.py holds every rule of the settings,
+    so what reaches the templates is already valid.
+    """
 
     repository: GitHubRepository
     credentials_id: str
-    app_name: str = "ghost"
-    staging_branch: str = "development"
-    production_branch: str = "master"
+    app_name: str
+    staging_branch: str
+    production_branch: str
     deploy_script_path: str = DEPLOY_SCRIPT_PATH
     paas_token_credentials_id: str = PAAS_TOKEN_CREDENTIALS_ID
     database_admin_credentials_id: str = DATABASE_ADMIN_CREDENTIALS_ID
     builder_ssh_credentials_id: str = BUILDER_SSH_CREDENTIALS_ID
 
     @classmethod
-    def from_settings(
-        cls, settings: Mapping[str, Any], prefix: str = "pipeline"
-    ) -> PipelineContext:
-        """Validate the stack's `pipeline` settings; raise listing every problem at once."""
-        problems: list[str] = []
-        known = {"repository", "credentials_id", "app_name", "staging_branch", "production_branch"}
-        problems += [f"{prefix}.{key}: unknown setting" for key in sorted(set(settings) - known)]
-
-        def text(key: str, default: str | None) -> str:
-            value = settings.get(key, default)
-            if value is None:
-                problems.append(f"{prefix}.{key}: required")
-                return ""
-            if not isinstance(value, str):
-                problems.append(f"{prefix}.{key}: must be a string, got {type(value).__name__}")
-                return ""
-            return value
-
-        repository_url = text("repository", None)
-        credentials_id = text("credentials_id", None)
-        app_name = text("app_name", "ghost")
-        staging = text("staging_branch", "development")
-        production = text("production_branch", "master")
-
-        repository: GitHubRepository | None = None
-        if repository_url:
-            try:
-                repository = GitHubRepository.parse(repository_url)
-            except ValueError as error:
-                problems.append(f"{prefix}.repository: {repository_url!r} {error}")
-        if credentials_id and not _CREDENTIALS_ID.match(credentials_id):
-            problems.append(f"{prefix}.credentials_id: {credentials_id!r} — use letters, digits, "
-                            "'.', '_' and '-' (a Jenkins credential id)")
-        if app_name and not _APP_NAME.match(app_name):
-            problems.append(f"{prefix}.app_name: {app_name!r} — 1-24 of a-z, 0-9 and '-', starting "
-                            "with a letter (pr-<N>-<app> must fit a 32-character database user)")
-        for key, branch in (("staging_branch", staging), ("production_branch", production)):
-            if branch and not _BRANCH_NAME.match(branch):
-                problems.append(f"{prefix}.{key}: {branch!r} is not a plain git branch name")
-            if branch.startswith("PR-"):
-                problems.append(
-                    f"{prefix}.{key}: {branch!r} collides with pull-request jobs (PR-*)")
-        if staging and staging == production:
-            problems.append(f"{prefix}.production_branch: must differ from staging_branch "
-                            f"({staging!r}): production deploys only from its own branch")
-        if problems or repository is None:
-            raise PipelineConfigError(problems)
-        return cls(repository=repository, credentials_id=credentials_id, app_name=app_name,
-                   staging_branch=staging, production_branch=production)
+    def from_config(cls, cfg: PipelineConfig) -> PipelineContext:
+        """The context of a stack's pipeline; it needs a repository (no repository, no jobs)."""
+        if cfg.repository is None:
+            raise ValueError("pipeline.repository is not set: there are no jobs to render")
+        return cls(repository=cfg.repository, credentials_id=cfg.credentials_id,
+                   app_name=cfg.app_name, staging_branch=cfg.staging_branch,
+                   production_branch=cfg.production_branch)
 
     @property
     def cleanup_job_name(self) -> str:
@@ -260,9 +181,10 @@ def render_pipeline_env(ctx: PipelineContext, endpoints: PlatformEndpoints) -> s
     }
     if endpoints.database_ssl_ca is not None:
         values["DATABASE_SSL_CA"] = endpoints.database_ssl_ca
+    # The endpoints come from stack outputs, not from the config: checked here, where they land.
     bad = [key for key, value in values.items() if not value or any(c in value for c in "\r\n")]
     if bad:
-        raise PipelineConfigError([f"pipeline.env: {key} is empty or spans lines" for key in bad])
+        raise ValueError("\n".join(f"pipeline.env: {key} is empty or spans lines" for key in bad))
     return _render("pipeline.env.j2", values=values)
 
 

@@ -1,7 +1,8 @@
 """Write the pipeline's Jenkins files for a repository: `python -m pipeline.render OUT_DIR ...`.
 
 App teams use it to get the Jenkinsfile to commit; operators to look at the seed the stack
-renders. The stack itself calls pipeline.jobs directly.
+renders. The stack itself calls pipeline.jobs directly. The arguments are checked by the stack's
+own rules for `paasmas:pipeline` (components/config.py), so what renders here also loads there.
 """
 
 from __future__ import annotations
@@ -10,8 +11,8 @@ import argparse
 import sys
 from pathlib import Path
 
+from components.config import ConfigError, load_pipeline
 from pipeline.jobs import (
-    PipelineConfigError,
     PipelineContext,
     render_cleanup_pipeline,
     render_jenkinsfile,
@@ -29,16 +30,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--production-branch", default="master")
     args = parser.parse_args(argv)
     try:
-        ctx = PipelineContext.from_settings({
+        cfg = load_pipeline({
             "repository": args.repository,
             "credentials_id": args.credentials_id,
             "app_name": args.app_name,
             "staging_branch": args.staging_branch,
             "production_branch": args.production_branch,
         })
-    except PipelineConfigError as error:
-        print(error, file=sys.stderr)
+    except ConfigError as error:
+        # The problems name the stack keys; each flag is the key's name with dashes.
+        print("\n".join(error.problems), file=sys.stderr)
         return 2
+    ctx = PipelineContext.from_config(cfg)
     args.out_dir.mkdir(parents=True, exist_ok=True)
     for name, text in (("Jenkinsfile", render_jenkinsfile(ctx)),
                        ("seed.groovy", render_job_dsl(ctx)),

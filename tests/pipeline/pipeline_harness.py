@@ -24,6 +24,7 @@ REPO = Path(__file__).resolve().parents[2]
 if str(REPO) not in sys.path:  # `pytest` run without `python -m` from the repository root
     sys.path.insert(0, str(REPO))
 
+from components.config import load_pipeline  # noqa: E402
 from pipeline.jobs import PipelineContext, PlatformEndpoints, render_pipeline_env  # noqa: E402
 
 DEPLOY_SCRIPT = REPO / "pipeline" / "bin" / "paasmas-deploy"
@@ -371,8 +372,8 @@ def platform(tmp_path: Path, mariadb: MariaDB) -> Platform:
         "HOOK_RECORD": str(tmp_path / "hook-env"),
     }
     # The non-secret settings come the way they do on the Jenkins node: from pipeline.env.
-    ctx = PipelineContext.from_settings(
-        {"repository": "https://github.com/example/ghost", "credentials_id": "github-bot"})
+    ctx = PipelineContext.from_config(load_pipeline(
+        {"repository": "https://github.com/example/ghost", "credentials_id": "github-bot"}))
     endpoints = PlatformEndpoints(
         paas_domain=PAAS_DOMAIN, paas_controller_url=CONTROLLER_URL,
         paas_builder_remote=f"file://{builder}", database_host=mariadb.host,

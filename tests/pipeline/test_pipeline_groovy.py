@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 from pipeline_harness import GroovyChecker
 
+from components.config import load_pipeline
 from pipeline.jobs import (
     PipelineContext,
     render_cleanup_pipeline,
@@ -33,7 +34,7 @@ CONTEXTS = {
 def render_all(tmp_path: Path) -> dict[str, Path]:
     files: dict[str, Path] = {}
     for label, settings in CONTEXTS.items():
-        ctx = PipelineContext.from_settings(settings)
+        ctx = PipelineContext.from_config(load_pipeline(settings))
         for kind, text in (("seed", render_job_dsl(ctx)), ("Jenkinsfile", render_jenkinsfile(ctx)),
                            ("cleanup", render_cleanup_pipeline(ctx))):
             path = tmp_path / f"{label}-{kind}.groovy"
@@ -52,7 +53,7 @@ def test_rendered_groovy_compiles(groovy: GroovyChecker, tmp_path: Path) -> None
 
 def test_checker_rejects_broken_groovy(groovy: GroovyChecker, tmp_path: Path) -> None:
     """The compiler check can fail: an unbalanced brace and an unresolvable class do."""
-    ctx = PipelineContext.from_settings(CONTEXTS["defaults"])
+    ctx = PipelineContext.from_config(load_pipeline(CONTEXTS["defaults"]))
     unbalanced = tmp_path / "unbalanced.groovy"
     unbalanced.write_text(render_jenkinsfile(ctx).rstrip().removesuffix("}"))
     unknown_class = tmp_path / "unknown-class.groovy"
@@ -72,7 +73,7 @@ def unescape_groovy_triple_quoted(literal: str) -> str:
 
 @pytest.mark.parametrize("label", sorted(CONTEXTS))
 def test_seed_embeds_the_cleanup_pipeline_verbatim(label: str) -> None:
-    ctx = PipelineContext.from_settings(CONTEXTS[label])
+    ctx = PipelineContext.from_config(load_pipeline(CONTEXTS[label]))
     seed = render_job_dsl(ctx)
     match = re.search(r"script\('''(.*?)(?<!\\)'''\)", seed, flags=re.DOTALL)
     assert match is not None

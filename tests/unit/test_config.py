@@ -10,8 +10,10 @@ import pytest
 from components.config import (
     ConfigError,
     DatabaseLoadBalancerMode,
+    GitHubRepository,
     ServerGroupPolicy,
     load,
+    load_pipeline,
 )
 from tests.unit.harness import as_pulumi_config, stack_values, with_changes
 
@@ -46,6 +48,7 @@ def test_defaults_fill_what_is_left_out() -> None:
     assert cfg.pipeline.app_name == "ghost"
     assert cfg.pipeline.staging_branch == "development"
     assert cfg.pipeline.production_branch == "master"
+    assert cfg.pipeline.credentials_id == "git-host"
     assert cfg.database.replace_on_user_data_change is False
     assert cfg.bastion.enabled is True
 
@@ -236,3 +239,123 @@ def test_a_domain_that_only_ends_like_the_zone_is_outside_it() -> None:
 def test_without_a_dns_zone_nothing_changes() -> None:
     cfg = load(as_pulumi_config(LAB))
     assert cfg.paas.dns_zone is None
+
+
+# ---------------------------------------------------------------------------------------------
+# The pipeline settings: every rule the Jenkins files and the deploy script need is checked
+# here, before the program declares anything (the renderer no longer checks them).
+
+APP_NAME_FIX = "use 1-24 lower-case letters"
+PIPELINE_REJECTIONS: list[tuple[str, dict[str, Any], str, str]] = [
+    ("scp-style ssh url", {"repository": "git@github.com:o/r.git"}, "pipeline.repository",
+     "'git@github.com:o/r.git' is not an https URL of the form "
+     "https://<host>/<owner>/<repo>[.git] — use the https URL, e.g. https://github.com/o/r.git"),
+    ("ssh url", {"repository": "ssh://git@github.com/o/r.git"}, "pipeline.repository",
+     "'ssh://git@github.com/o/r.git' is not an https URL of the form "
+     "https://<host>/<owner>/<repo>[.git] — use the https URL, e.g. https://github.com/o/r.git"),
+    ("http url", {"repository": "http://github.com/o/r"}, "pipeline.repository",
+     "is not an https URL"),
+    ("no repository name", {"repository": "https://github.com/o"}, "pipeline.repository",
+     "does not name one repository"),
+    ("nested path", {"repository": "https://github.com/o/r/tree/main"}, "pipeline.repository",
+     "does not name one repository"),
+    ("token in the url", {"repository": "https://x:tok@github.com/o/r.git"},
+     "pipeline.repository", "carries a user name or password"),
+    ("query in the url", {"repository": "https://github.com/o/r?tab=readme"},
+     "pipeline.repository", "has a query or fragment"),
+    ("bad port", {"repository": "https://github.com:99999/o/r"}, "pipeline.repository",
+     "is not a valid URL"),
+    ("25-char app name", {"app_name": "a" * 25}, "pipeline.app_name",
+     f"'{'a' * 25}' is 25 characters long — {APP_NAME_FIX}"),
+    ("40-char app name", {"app_name": "b" * 40}, "pipeline.app_name",
+     f"'{'b' * 40}' is 40 characters long — {APP_NAME_FIX}"),
+    ("app name ending in a dash", {"app_name": "ghost-"}, "pipeline.app_name",
+     "'ghost-' is not a valid app name"),
+    ("bad credentials id", {"credentials_id": "has space"}, "pipeline.credentials_id",
+     "'has space' is not a Jenkins credential ID"),
+    ("staging branch like a pull-request job", {"staging_branch": "PR-1"},
+     "pipeline.staging_branch", "'PR-1' collides with the pull-request jobs"),
+    ("production branch like a pull-request job", {"production_branch": "PR-12"},
+     "pipeline.production_branch", "'PR-12' collides with the pull-request jobs"),
+    ("equal branches", {"staging_branch": "main", "production_branch": "main"},
+     "pipeline.staging_branch", "same as pipeline.production_branch ('main')"),
+    ("bad branch name", {"production_branch": "main; rm -rf /"}, "pipeline.production_branch",
+     "'main; rm -rf /' is not a plain git branch name"),
+    ("branch with a glob", {"staging_branch": "release/*"}, "pipeline.staging_branch",
+     "'release/*' is not a plain git branch name"),
+]
+
+
+@pytest.mark.parametrize(("changes", "key", "text"), [(c, k, t) for _, c, k, t in
+                                                       PIPELINE_REJECTIONS],
+                         ids=[case for case, _, _, _ in PIPELINE_REJECTIONS])
+def test_load_rejects_a_pipeline_the_renderer_cannot_use(changes: dict[str, Any], key: str,
+                                                         text: str) -> None:
+    # The lab stack is otherwise valid: this one mistake is the one problem, named by its key.
+    (problem,) = problems_of(with_changes(LAB, pipeline=changes))
+    assert problem.startswith(f"{key}: "), problem
+    assert text in problem, problem
+
+
+def test_app_name_message_says_why_24() -> None:
+    (problem,) = problems_of(with_changes(LAB, pipeline={"app_name": "c" * 25}))
+    assert "pr-<N>-<app> must fit MySQL's 32 characters" in problem
+
+
+@pytest.mark.parametrize(("url", "expected"), [
+    ("https://github.com/paasmas/ghost.git",
+     GitHubRepository("https://github.com/paasmas/ghost", "github.com", "paasmas", "ghost")),
+    ("https://github.com/paasmas/ghost",
+     GitHubRepository("https://github.com/paasmas/ghost", "github.com", "paasmas", "ghost")),
+    ("https://git.example.com:8443/web-team/blog.site.git",
+     GitHubRepository("https://git.example.com:8443/web-team/blog.site", "git.example.com:8443",
+                      "web-team", "blog.site")),
+])
+def test_https_repository_is_accepted_and_parsed(url: str, expected: GitHubRepository) -> None:
+    cfg = load(as_pulumi_config(with_changes(LAB, pipeline={"repository": url})))
+    assert cfg.pipeline.repository == expected
+
+
+def test_pipeline_without_a_repository_loads() -> None:
+    cfg = load(as_pulumi_config(with_changes(LAB, pipeline={"repository": None})))
+    assert cfg.pipeline.repository is None
+
+
+def test_longest_app_name_and_unusual_branches_load() -> None:
+    # "pr-<N>-<app>" becomes a MySQL user name of at most 32 characters: 24 leaves 4 digits.
+    cfg = load(as_pulumi_config(with_changes(LAB, pipeline={
+        "app_name": "a" * 23 + "1", "credentials_id": "gh.bot_1-ci",
+        "staging_branch": "release/2026.1_rc-1", "production_branch": "stable"})))
+    assert cfg.pipeline.app_name == "a" * 23 + "1"
+    assert (cfg.pipeline.staging_branch, cfg.pipeline.production_branch) == (
+        "release/2026.1_rc-1", "stable")
+
+
+def test_every_bad_pipeline_setting_is_reported_at_once() -> None:
+    with pytest.raises(ConfigError) as raised:
+        load_pipeline({
+            "repository": "git@github.com:paulczar/ci-demo.git",
+            "credentials_id": "has space",
+            "app_name": "Ghost_Blog",
+            "staging_branch": "PR-1",
+            "production_branch": "main; rm -rf /",
+            "colour": "blue",
+        })
+    assert [p.split(":")[0] for p in raised.value.problems] == [
+        "pipeline.repository", "pipeline.credentials_id", "pipeline.app_name",
+        "pipeline.staging_branch", "pipeline.production_branch", "pipeline.colour"]
+
+
+def test_load_pipeline_applies_the_stack_defaults() -> None:
+    cfg = load_pipeline({})
+    assert (cfg.repository, cfg.credentials_id, cfg.app_name, cfg.staging_branch,
+            cfg.production_branch) == (None, "git-host", "ghost", "development", "master")
+
+
+def test_load_and_load_pipeline_agree() -> None:
+    settings = {"repository": "https://github.com/o/r.git", "app_name": "blog",
+                "staging_branch": "main", "production_branch": "main"}
+    with pytest.raises(ConfigError) as alone:
+        load_pipeline(settings)
+    stack = problems_of({**LAB, "paasmas:pipeline": settings})
+    assert alone.value.problems == stack
