@@ -64,3 +64,34 @@ def test_names_missing_from_the_cloud_stop_the_run_before_anything_is_created(
     assert "database.flavor: flavor 'paasmas.huge' not found in the cloud" in output
     assert "paas.dns_zone: DNS zone 'paasmas.test.' not found in the cloud" in output
     assert "3 problem(s)" in output
+
+
+def test_an_ssh_repository_url_stops_the_run_before_anything_is_created(
+    cloud: Any, tmp_path: Path
+) -> None:
+    """Jenkins' GitHub branch source needs an https URL. The loader refused only non-Git URLs,
+    so an SSH URL failed while the Jenkins user data was rendered, after the network, the
+    security groups and the other nodes had been created."""
+    config = lab_stack_config()
+    config["paasmas:pipeline"]["repository"] = "git@github.com:paasmas/ghost.git"
+    output = up_that_creates_nothing(cloud, tmp_path, config)
+    assert ("pipeline.repository: 'git@github.com:paasmas/ghost.git' is not an https URL"
+            in output)
+    assert "https://github.com/paasmas/ghost.git" in output  # the fix names the https URL
+    assert "1 problem(s)" in output
+
+
+def test_an_ssh_url_and_a_long_app_name_are_both_named_before_anything_is_created(
+    cloud: Any, tmp_path: Path
+) -> None:
+    """30 characters passed the loader's old limit of 40; pr-<N>-<app> must fit a 32-character
+    MySQL user, so the renderer and the deploy script allow 24."""
+    config = lab_stack_config()
+    app = "ghost-" + "x" * 24
+    config["paasmas:pipeline"].update(repository="ssh://git@github.com/paasmas/ghost.git",
+                                      app_name=app)
+    output = up_that_creates_nothing(cloud, tmp_path, config)
+    assert ("pipeline.repository: 'ssh://git@github.com/paasmas/ghost.git' is not an https URL"
+            in output)
+    assert f"pipeline.app_name: '{app}' is 30 characters long" in output
+    assert "2 problem(s)" in output
