@@ -741,8 +741,8 @@ def _check_overlaps(top: _Section, network: NetworkConfig, paas: PaasConfig) -> 
 
 
 def load_pipeline(settings: Mapping[str, Any]) -> PipelineConfig:
-    """The `pipeline` section alone (for `python -m pipeline.render`), by the rules of `load`;
-    raises ConfigError listing every problem."""
+    """The `pipeline` section alone (for `python -m pipeline.jenkins_files`), by the rules of
+    `load`; raises ConfigError listing every problem."""
     problems: list[str] = []
     pipeline = _pipeline(_Section("pipeline", settings, problems))
     if problems:

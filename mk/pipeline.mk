@@ -39,4 +39,4 @@ pipeline-test: venv pipeline-prereqs ## the pipeline tests: events, database sta
 
 # Renders the seed, cleanup pipeline, Jenkinsfile and settings file of the defaults into build/.
 pipeline-render: venv ## render the pipeline's Jenkins files for a look (build/pipeline/)
-	$(PY) -m pipeline.render build/pipeline
+	$(PY) -m pipeline.jenkins_files build/pipeline

@@ -15,7 +15,7 @@ import pytest
 from pipeline_harness import DEPLOY_SCRIPT
 
 from components.config import ConfigError, GitHubRepository, load_pipeline
-from pipeline import render
+from pipeline import jenkins_files
 from pipeline.jobs import (
     BUILDER_SSH_CREDENTIALS_ID,
     DATABASE_ADMIN_CREDENTIALS_ID,
@@ -74,7 +74,7 @@ def test_no_repository_means_nothing_to_render() -> None:
 def test_render_cli_writes_the_three_files(tmp_path: Path,
                                            capsys: pytest.CaptureFixture[str]) -> None:
     out = tmp_path / "out"
-    assert render.main([str(out), "--repository", "https://github.com/org/blog.git",
+    assert jenkins_files.main([str(out), "--repository", "https://github.com/org/blog.git",
                         "--app-name", "blog"]) == 0
     assert sorted(p.name for p in out.iterdir()) == [
         "Jenkinsfile", "pr-cleanup.groovy", "seed.groovy"]
@@ -90,7 +90,7 @@ def test_render_cli_refuses_what_the_stack_would_refuse(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     out = tmp_path / "out"
-    code = render.main([str(out), "--repository", "git@github.com:org/blog.git",
+    code = jenkins_files.main([str(out), "--repository", "git@github.com:org/blog.git",
                         "--app-name", "a" * 25, "--staging-branch", "PR-7"])
     assert code == 2
     assert not out.exists()

@@ -1,4 +1,4 @@
-"""Write the pipeline's Jenkins files for a repository: `python -m pipeline.render OUT_DIR ...`.
+"""Write the pipeline's Jenkins files: `python -m pipeline.jenkins_files OUT_DIR ...`.
 
 App teams use it to get the Jenkinsfile to commit; operators to look at the seed the stack
 renders. The stack itself calls pipeline.jobs directly. The arguments are checked by the stack's
@@ -21,7 +21,7 @@ from pipeline.jobs import (
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m pipeline.render", description=__doc__)
+    parser = argparse.ArgumentParser(prog="python -m pipeline.jenkins_files", description=__doc__)
     parser.add_argument("out_dir", type=Path)
     parser.add_argument("--repository", default="https://github.com/example/ghost")
     parser.add_argument("--credentials-id", default="github")
