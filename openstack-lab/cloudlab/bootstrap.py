@@ -8,7 +8,7 @@ from concurrent.futures import ThreadPoolExecutor
 from .errors import LabError
 from .packages import SCHEMA_PACKAGES, installed_versions
 from .paths import LabPaths
-from .render import DATABASES, DB_USER, Secrets, template_values
+from .lab_config import DATABASES, DB_USER, Secrets, template_values
 from .services import KEYSTONE
 
 PY = "/usr/bin/python3"

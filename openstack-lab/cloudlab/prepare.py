@@ -12,7 +12,7 @@ from typing import Any
 
 from .errors import LabError
 from .paths import LabPaths
-from .render import SERVICE_USERS, Secrets
+from .lab_config import SERVICE_USERS, Secrets
 from .services import APIS, COMPUTE_HOSTS, KEYSTONE
 
 PROJECT = "paasmas"
