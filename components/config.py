@@ -220,6 +220,14 @@ class PlatformConfig:
     # The clouds.yaml entry (`openstack:cloud`); None when credentials come from OS_* variables.
     cloud: str | None = None
 
+    def node_roles(self) -> dict[Role, NodeRoleConfig]:
+        """Each role that boots servers in this stack, in the registry's order."""
+        nodes: dict[Role, NodeRoleConfig | None] = {
+            Role.BASTION: self.bastion.node if self.bastion.enabled else None,
+            Role.PAAS: self.paas.node, Role.JENKINS: self.jenkins.node,
+            Role.DATABASE: self.database.node, Role.DB_LB: self.database.load_balancer.node}
+        return {role: node for role in ROLES if (node := nodes[role]) is not None}
+
 
 # ---------------------------------------------------------------------------------------------
 # A small validating reader: every accessor records problems instead of raising, so one run

@@ -16,7 +16,8 @@ from typing import Protocol, TypeVar
 
 import pulumi_openstack as openstack
 
-from components.config import ConfigError, NodeRoleConfig, PlatformConfig
+from components.config import ConfigError, PlatformConfig
+from components.roles import ROLES
 
 T = TypeVar("T")
 
@@ -50,16 +51,6 @@ class CloudFacts:
     dns_zone_id: str | None
 
 
-def node_roles(cfg: PlatformConfig) -> dict[str, NodeRoleConfig]:
-    """Each role that boots servers, by the config section that describes it."""
-    roles = {"paas": cfg.paas.node, "jenkins": cfg.jenkins.node, "database": cfg.database.node}
-    if cfg.bastion.enabled:
-        roles = {"bastion": cfg.bastion.node, **roles}
-    if cfg.database.load_balancer.node is not None:
-        roles["database.load_balancer"] = cfg.database.load_balancer.node
-    return roles
-
-
 def look_up(cfg: PlatformConfig, cloud: CloudLookup) -> CloudFacts:
     """Every referenced name, found; or ConfigError listing each one that is not."""
     problems: list[str] = []
@@ -79,7 +70,8 @@ def look_up(cfg: PlatformConfig, cloud: CloudLookup) -> CloudFacts:
     image_ids: dict[str, str] = {}
     seen_flavors: set[str] = set()
     seen_images: set[str] = set()
-    for section, node in node_roles(cfg).items():
+    for role, node in cfg.node_roles().items():
+        section = ROLES[role].config_key
         if node.flavor not in seen_flavors:
             seen_flavors.add(node.flavor)
             find(f"{section}.flavor", f"flavor {node.flavor!r}",

@@ -3,6 +3,7 @@ environment its units run with. Pure functions over cloud-config text (no proces
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 import shlex
 from collections.abc import Iterable, Mapping
@@ -64,7 +65,7 @@ class LabLayout:
     app_database: str = "app"
     app_user: str = "app"
 
-    @property
+    @functools.cached_property
     def config(self) -> PlatformConfig:
         """The lab as a stack config, through the program's own loader (so the lab's user data
         follows the same rules and defaults as a real stack's). Flavors and images are names

@@ -6,9 +6,9 @@ from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 
 from .errors import LabError
+from .lab_config import DATABASES, DB_USER, Secrets, template_values
 from .packages import SCHEMA_PACKAGES, installed_versions
 from .paths import LabPaths
-from .lab_config import DATABASES, DB_USER, Secrets, template_values
 from .services import KEYSTONE
 
 PY = "/usr/bin/python3"

@@ -11,8 +11,8 @@ from pathlib import Path
 from typing import Any
 
 from .errors import LabError
-from .paths import LabPaths
 from .lab_config import SERVICE_USERS, Secrets
+from .paths import LabPaths
 from .services import APIS, COMPUTE_HOSTS, KEYSTONE
 
 PROJECT = "paasmas"
