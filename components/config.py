@@ -378,13 +378,20 @@ def _parse_cidr(s: _Section, name: str, value: str | None,
     return net
 
 
+# More addresses than this in one list is not "the networks that need access": it is (a large
+# part of) the internet, however it is split (0.0.0.0/1 + 128.0.0.0/1 is 0.0.0.0/0).
+_MAX_RESTRICTED_ADDRESSES = 2 ** 24  # a /8
+
+
 def _source_cidrs(s: _Section, name: str, *, required: bool, open_allowed: bool,
                   default: tuple[str, ...] = ()) -> tuple[str, ...]:
-    """CIDRs that may reach an entry point; `0.0.0.0/0` only where the entry point is public."""
+    """CIDRs that may reach an entry point. IPv4 only (the rules are IPv4 rules). Where the entry
+    point is not public, the ranges together must not cover the internet, however written."""
     values = s.strings(name, default)
     if required and not values:
         s.problem(name, "empty", "list the source CIDRs allowed in, e.g. [\"203.0.113.0/24\"]")
-    cleaned: list[str] = []
+    cleaned: list[ipaddress.IPv4Network] = []
+    index: dict[ipaddress.IPv4Network, int] = {}  # where each range stands in the list
     for i, value in enumerate(values):
         try:
             net = ipaddress.ip_network(value, strict=True)
@@ -392,12 +399,29 @@ def _source_cidrs(s: _Section, name: str, *, required: bool, open_allowed: bool,
             s.problem(f"{name}[{i}]", f"{value!r} is not a CIDR (or has host bits set)",
                       "write it like 203.0.113.0/24 or 198.51.100.7/32")
             continue
-        if net.prefixlen == 0 and not open_allowed:
-            s.problem(f"{name}[{i}]", f"{value} opens this port to the whole internet",
-                      "list the networks that need access (operators' VPN, office, CI)")
+        if not isinstance(net, ipaddress.IPv4Network):
+            s.problem(f"{name}[{i}]", f"{value} is IPv6",
+                      "list IPv4 ranges (the platform's security rules are IPv4)")
             continue
-        cleaned.append(net.with_prefixlen)
-    return tuple(cleaned)
+        if net in cleaned:
+            s.problem(f"{name}[{i}]", f"{value} is listed twice", "list each range once")
+            continue
+        cleaned.append(net)
+        index[net] = i
+    if open_allowed:
+        return tuple(n.with_prefixlen for n in cleaned)
+    fix = ("list the networks that need access (operators' VPN, office, CI), together at "
+           "most a /8")
+    wide = [(index[n], n) for n in cleaned if n.num_addresses > _MAX_RESTRICTED_ADDRESSES]
+    for i, net in wide:
+        whole = "the whole internet" if net.prefixlen == 0 else f"{net.num_addresses} addresses"
+        s.problem(f"{name}[{i}]", f"{net} opens this port to {whole}", fix)
+    covered = sum(n.num_addresses for n in ipaddress.collapse_addresses(cleaned))
+    if not wide and covered > _MAX_RESTRICTED_ADDRESSES:
+        whole = "the whole internet" if covered == 2 ** 32 else f"{covered} addresses"
+        s.problem(name, f"{', '.join(str(n) for n in cleaned)} together open this port to "
+                  f"{whole}", fix)
+    return tuple(n.with_prefixlen for n in cleaned)
 
 
 def _check_hostname(s: _Section, name: str, value: str | None) -> None:
@@ -465,8 +489,25 @@ def _network(s: _Section) -> NetworkConfig:
     return NetworkConfig(external or "", cidr, existing, dns, mtu)
 
 
+# Accounts Flatcar and the platform's own services use: logging in as one of them either does
+# not work (root: sshd refuses it) or hands an operator a service's identity.
+_RESERVED_LOGIN_USERS = frozenset({
+    "root", "bin", "daemon", "adm", "nobody", "sshd", "systemd-network", "systemd-resolve",
+    "systemd-timesync", "messagebus", "docker", "etcd", "dnsmasq", "polkitd", "portage",
+})
+
+
 def _access(s: _Section, bastion_enabled: bool) -> AccessConfig:
     ssh_user = s.string("ssh_user", "core") or "core"
+    if not re.fullmatch(r"[a-z_][a-z0-9_-]{0,31}", ssh_user):
+        s.problem("ssh_user", f"{ssh_user!r} is not a login name",
+                  "use 1-32 lower-case letters, digits, _ or -, starting with a letter or _ "
+                  "(the user data creates it with the key; Flatcar's own is core)")
+        ssh_user = "core"
+    elif ssh_user in _RESERVED_LOGIN_USERS:
+        s.problem("ssh_user", f"{ssh_user!r} is a system account (root logins are refused by "
+                  "sshd): every node would lock operators out", "use core (Flatcar's) or a "
+                  "name of your own")
     key = s.string("ssh_public_key")
     existing = s.string("existing_keypair")
     if key is None and existing is None:
@@ -543,6 +584,10 @@ _ROLE_KEYS = ("size", "flavor", "image", "server_group_policy", "boot_volume_siz
 
 def _bastion(s: _Section, default_image: str | None) -> BastionConfig:
     enabled = s.boolean("enabled", True)
+    if s.has("floating_ips"):
+        # The bastion always has one floating IP; `floating_ip` reuses a pre-allocated one.
+        s.problem("floating_ips", "ignored: the bastion always gets one floating IP",
+                  "remove it; set bastion.floating_ip to reuse a pre-allocated address")
     if enabled:
         node = _node_role(s, default_image, Role.BASTION, default_size=1)
         if node.size != 1:
@@ -616,6 +661,12 @@ def _jenkins(s: _Section, default_image: str | None) -> JenkinsConfig:
     return JenkinsConfig(node, volume, allowed)
 
 
+# Accounts the database nodes create for themselves (cloud-config/database.yaml.j2), and MySQL's
+# own schemas: an application must not take them over.
+_RESERVED_DATABASE_USERS = frozenset({"root", "clustercheck", "paasmas_admin"})
+_RESERVED_DATABASES = frozenset({"mysql", "information_schema", "performance_schema", "sys"})
+
+
 def _database(s: _Section, default_image: str | None) -> DatabaseConfig:
     node = _node_role(s, default_image, Role.DATABASE, default_size=3)
     volume = s.integer("data_volume_size", 20, minimum=1) or 20
@@ -625,9 +676,12 @@ def _database(s: _Section, default_image: str | None) -> DatabaseConfig:
         if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]{0,31}", value):
             s.problem(key, f"{value!r} is not a valid MySQL identifier",
                       "use up to 32 letters, digits and _ (not starting with a digit)")
-    if user == "root":
-        s.problem("user", "the application must not use root",
+    if user in _RESERVED_DATABASE_USERS:
+        s.problem("user", f"{user!r} is one of the platform's own database accounts",
                   "pick an application user name, e.g. app")
+    if name.lower() in _RESERVED_DATABASES:
+        s.problem("name", f"{name!r} is one of MySQL's own schemas",
+                  "pick an application database name, e.g. app")
     lb = s.section("load_balancer")
     mode = lb.choice("mode", DatabaseLoadBalancerMode, DatabaseLoadBalancerMode.OCTAVIA)
     lb_node: NodeRoleConfig | None = None
@@ -732,6 +786,26 @@ def _downloads(s: _Section) -> DownloadsConfig:
     return DownloadsConfig(http_proxy, https_proxy, no_proxy, mirror)
 
 
+def _check_floating_ips(top: _Section, bastion: BastionConfig, paas: PaasConfig,
+                        roles: Mapping[str, NodeRoleConfig]) -> None:
+    """A pre-allocated floating IP can be associated with one port only: the same address twice
+    (in one list, or in two settings) would move it from one node to another on every `up`."""
+    used: dict[str, str] = {}
+    configured = [("bastion.floating_ip", bastion.floating_ip),
+                  ("paas.load_balancer_floating_ip", paas.load_balancer_floating_ip)]
+    for section, node in roles.items():
+        configured += [(f"{section}.floating_ips[{i}]", a)
+                       for i, a in enumerate(node.floating_ips or ()) if a]
+    for key, address in configured:
+        if not address:
+            continue
+        if address in used:
+            top.problems.append(f"{key}: {address} is also {used[address]} — a floating IP "
+                                "reaches one port: give each its own address")
+        else:
+            used[address] = key
+
+
 def _check_overlaps(top: _Section, network: NetworkConfig, paas: PaasConfig) -> None:
     ranges = [("paas.cluster_cidr", paas.cluster_cidr), ("paas.service_cidr", paas.service_cidr)]
     if network.cidr is not None:
@@ -780,11 +854,35 @@ def load(raw: Mapping[str, Any]) -> PlatformConfig:
     pipeline = _pipeline(top.section("pipeline"))
     downloads = _downloads(top.section("downloads"))
     _check_overlaps(top, network, paas)
+    role_nodes = {"paas": paas.node, "jenkins": jenkins.node, "database": database.node}
+    if database.load_balancer.node is not None:
+        role_nodes["database.load_balancer"] = database.load_balancer.node
+    _check_floating_ips(top, bastion, paas, role_nodes)
+    _check_namespaces(problems, raw)
     top.finish()
     if problems:
         raise ConfigError(problems)
     return PlatformConfig(network, access, azs, bastion, paas, jenkins, database, pipeline,
                           downloads, cloud)
+
+
+# Namespaces Pulumi and the providers use; anything else close to ours is a typo of it.
+_OTHER_NAMESPACES = ("openstack", "pulumi", "random", "tls")
+
+
+def _check_namespaces(problems: list[str], raw: Mapping[str, Any]) -> None:
+    """A key in a namespace that is almost `paasmas` (`pasmas:paas`, `PaaSmas:paas`) would be
+    dropped silently: name it."""
+    import difflib
+
+    for full_key in sorted(raw):
+        namespace, _, key = full_key.partition(":")
+        if namespace == NAMESPACE or namespace in _OTHER_NAMESPACES:
+            continue
+        if namespace.lower() == NAMESPACE or difflib.SequenceMatcher(
+                None, namespace.lower(), NAMESPACE).ratio() >= 0.75:
+            problems.append(f"{full_key}: unknown namespace {namespace!r} — did you mean "
+                            f"'{NAMESPACE}:{key}'? (settings outside {NAMESPACE}: are ignored)")
 
 
 def _decode(value: Any) -> Any:
@@ -798,12 +896,13 @@ def _decode(value: Any) -> Any:
 
 
 def stack_config_values() -> dict[str, Any]:
-    """The running stack's `paasmas:*` values and `openstack:cloud` (the only config reader)."""
+    """The running stack's config values, every namespace (the only config reader): `load`
+    reads `paasmas:*` and `openstack:cloud`, and names keys in a namespace close to ours."""
     from pulumi.runtime import config as runtime_config
 
     values: dict[str, Any] = dict(runtime_config.get_config_env())
     values.update(runtime_config.CONFIG.get())
-    return {k: v for k, v in values.items() if k.startswith(f"{NAMESPACE}:") or k == CLOUD_KEY}
+    return values
 
 
 __all__ = [

@@ -8,6 +8,7 @@ the run before a single resource exists. What is found is handed to the componen
 
 from __future__ import annotations
 
+import ipaddress
 import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -49,6 +50,18 @@ class CloudFacts:
     image_ids: Mapping[str, str]  # image name -> ID, for every image a role boots from
     existing_network: ExistingNetworkIds | None
     dns_zone_id: str | None
+
+
+def reused_subnet_overlaps(subnet_cidr: str, cfg: PlatformConfig) -> list[str]:
+    """A reused subnet must not overlap the pod or service range (the loader checks a subnet
+    the stack creates; a reused one is known only now): node, pod and service traffic would not
+    be told apart."""
+    subnet = ipaddress.ip_network(subnet_cidr, strict=False)
+    return [f"network.existing.subnet: its range {subnet} overlaps paas.{key} ({cidr}) — pick "
+            f"another paas.{key} that does not overlap it"
+            for key, cidr in (("cluster_cidr", cfg.paas.cluster_cidr),
+                              ("service_cidr", cfg.paas.service_cidr))
+            if subnet.overlaps(cidr)]
 
 
 def look_up(cfg: PlatformConfig, cloud: CloudLookup) -> CloudFacts:
@@ -109,6 +122,8 @@ def look_up(cfg: PlatformConfig, cloud: CloudLookup) -> CloudFacts:
                              "out", lambda: cloud.router(router_name))
         if network_id is not None and subnet is not None and router_id is not None:
             existing = ExistingNetworkIds(network_id, subnet[0], subnet[1], router_id)
+        if subnet is not None:
+            problems += reused_subnet_overlaps(subnet[1], cfg)
 
     zone_id: str | None = None
     if cfg.paas.dns_zone is not None:
