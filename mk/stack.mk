@@ -19,8 +19,10 @@ stack-select: setup $(STACK_CLOUD) $(if $(filter lab,$(STACK)),lab-stack-file)
 	@pulumi stack select --create --non-interactive $(STACK) >/dev/null
 	@echo "stack: $(STACK) (backend $(PULUMI_BACKEND_URL))"
 
-up: stack-select ## the whole platform on STACK (default lab): pulumi up, then its outputs
-	pulumi up --yes --non-interactive --stack $(STACK) $(POLICY_FLAGS)
+# --refresh: what was deleted or changed behind the stack's back is seen and put right, not
+# reported as "unchanged" (README "Operations").
+up: stack-select ## the whole platform on STACK (default lab): pulumi up --refresh, then its outputs
+	pulumi up --yes --non-interactive --refresh --stack $(STACK) $(POLICY_FLAGS)
 	@$(MAKE) --no-print-directory outputs STACK=$(STACK)
 
 outputs: ## the stack's outputs (the pipeline contract); secrets stay hidden

@@ -1,4 +1,4 @@
-"""The whole platform on the local cloud: `pulumi up` of the `lab` stack (stacks/Pulumi.lab.yaml)
+"""The whole platform on the local cloud: `pulumi up` of the `lab` stack (stacks/lab.yaml)
 with the real CLI, provider and program; an `up` interrupted with Ctrl-C is completed by the
 next `up`; every server ACTIVE and every load balancer provisioned; a second preview changes
 nothing; `pulumi destroy` leaves the project as it was.
@@ -118,6 +118,29 @@ def test_up_provisions_every_load_balancer_and_the_addresses_point_at_them(
 
 
 def test_a_second_preview_changes_nothing(stack: Stack) -> None:
+    stack.must("preview", "--expect-no-changes")
+
+
+def test_a_server_deleted_behind_the_stacks_back_comes_back_with_the_next_up(
+    cloud: Any, stack: Stack
+) -> None:
+    """`make up` refreshes first (`pulumi up --refresh`): a PaaS node deleted in the dashboard is
+    seen and recreated on its own port and address; nothing else changes. Without the refresh
+    the state still lists the server and the `up` reports nothing to do."""
+    name = f"paasmas-{stack.name}-paas-1"
+    (server,) = [s for s in cloud.compute.servers() if s.name == name]
+    address = stack.outputs()["node_ips"]["paas"][1]
+    cloud.compute.delete_server(server)
+    cloud.compute.wait_for_delete(server, wait=120)
+    stack.must("up", "--yes", "--skip-preview", "--refresh")
+    history = stack.run("stack", "history", "--json")
+    assert history.returncode == 0, history.stderr
+    changes = json.loads(history.stdout)[0]["resourceChanges"]
+    assert changes.get("create") == 1, changes
+    assert not {k: v for k, v in changes.items() if k not in ("create", "same") and v}, changes
+    (again,) = [s for s in cloud.compute.servers() if s.name == name]
+    assert again.id != server.id and again.status == "ACTIVE"
+    assert address in {a["addr"] for net in again.addresses.values() for a in net}
     stack.must("preview", "--expect-no-changes")
 
 
