@@ -190,8 +190,9 @@ class Inventory:
         that names the file."""
         try:
             text = path.read_text()
-        except OSError as error:
-            raise ValueError(f"{path}: cannot be read ({error.strerror or error}) — "
+        except (OSError, UnicodeDecodeError) as error:
+            reason = error.strerror if isinstance(error, OSError) else "not UTF-8 text"
+            raise ValueError(f"{path}: cannot be read ({reason or error}) — "
                              f"{OUTPUTS_FIX} into it") from None
         try:
             document = json.loads(text)
