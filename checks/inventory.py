@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import csv
 import io
+import ipaddress
 import json
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -65,28 +67,142 @@ class Node:
         return f"{self.name} ({self.address})"
 
 
+# What to do about an outputs document that fails validation.
+OUTPUTS_FIX = "pass the output of `pulumi stack output --json --show-secrets`"
+# POSIX portable user names as useradd accepts them by default: no space, no leading `-`.
+POSIX_USER = re.compile(r"[a-z_][a-z0-9_-]{0,31}")
+
+
+def _shown(value: Any) -> str:
+    """A value as a message quotes it: repr, so a newline or a space cannot hide, and short."""
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def _json_kind(value: Any) -> str:
+    """What a JSON value is, in the words a message about a JSON document uses."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, int | float):
+        return "a number"
+    if isinstance(value, str):
+        return "a string"
+    return "a list" if isinstance(value, list) else "an object"
+
+
+def address_problems(key: str, value: Any) -> list[str]:
+    """A node address becomes a `Host` pattern of the SSH configuration: only a plain IPv4
+    address (what Neutron gives the tenant network) keeps spaces and options out of it."""
+    if not isinstance(value, str):
+        return [f"{key}: expected an IPv4 address string, found {_json_kind(value)}"]
+    try:
+        ipaddress.IPv4Address(value)
+    except ValueError:
+        return [f"{key}: {_shown(value)} is not an IPv4 address"]
+    return []
+
+
+def node_ips_problems(value: Any) -> list[str]:
+    """`node_ips`: role (registry name) -> list of IPv4 addresses, every one of them checked."""
+    if not isinstance(value, Mapping):
+        return [f"{outputs.NODE_IPS}: expected an object of role -> addresses, found "
+                f"{_json_kind(value)}"]
+    problems = []
+    unknown = sorted(set(value) - set(ROLES))
+    if unknown:
+        problems.append(f"{outputs.NODE_IPS}: unknown roles {unknown} (the roles are "
+                        f"{', '.join(ROLES)})")
+    for role in [r for r in value if r in ROLES]:
+        addresses = value[role]
+        if not isinstance(addresses, list):
+            problems.append(f"{outputs.NODE_IPS}.{role}: expected a list of IPv4 addresses, "
+                            f"found {_json_kind(addresses)}")
+            continue
+        for index, address in enumerate(addresses):
+            problems += address_problems(f"{outputs.NODE_IPS}.{role}[{index}]", address)
+    return problems
+
+
+def ssh_user_problems(value: Any) -> list[str]:
+    """`ssh_user` becomes the `User` line of the SSH configuration."""
+    if not isinstance(value, str):
+        return [f"{outputs.SSH_USER}: expected a user name string, found {_json_kind(value)}"]
+    if not POSIX_USER.fullmatch(value):
+        return [f"{outputs.SSH_USER}: {_shown(value)} is not a POSIX user name "
+                f"(^{POSIX_USER.pattern}$)"]
+    return []
+
+
+def bastion_address_problems(value: Any) -> list[str]:
+    """`bastion_address` becomes the bastion's `HostName`; null (or absent) means no bastion."""
+    if value is None:
+        return []
+    if not isinstance(value, str):
+        return [f"{outputs.BASTION_ADDRESS}: expected an IP address string or null, found "
+                f"{_json_kind(value)}"]
+    try:
+        ipaddress.ip_address(value)
+    except ValueError:
+        return [f"{outputs.BASTION_ADDRESS}: {_shown(value)} is not an IP address"]
+    return []
+
+
+def outputs_problems(document: Any) -> list[str]:
+    """Everything wrong with a stack outputs document, all at once. The checks write an SSH
+    configuration (whose `ProxyCommand` runs locally) from it, so every value that reaches that
+    file is checked for its exact shape before anything uses it."""
+    if not isinstance(document, Mapping):
+        return [f"stack outputs: expected a JSON object of output names, found "
+                f"{_json_kind(document)}"]
+    problems = []
+    missing = sorted({outputs.NODE_IPS, outputs.SSH_USER} - set(document))
+    if missing:
+        problems.append(f"stack outputs lack {', '.join(missing)}")
+    if outputs.NODE_IPS in document:
+        problems += node_ips_problems(document[outputs.NODE_IPS])
+    if outputs.SSH_USER in document:
+        problems += ssh_user_problems(document[outputs.SSH_USER])
+    problems += bastion_address_problems(document.get(outputs.BASTION_ADDRESS))
+    return problems
+
+
 @dataclass(frozen=True)
 class Inventory:
-    """The stack outputs, as the checks use them."""
+    """The stack outputs, as the checks use them; validated when made, so every Inventory is
+    safe to write into an SSH configuration."""
 
     raw: Mapping[str, Any]
 
+    def __post_init__(self) -> None:
+        problems = outputs_problems(self.raw)
+        if problems:
+            raise ValueError(f"{'; '.join(problems)} — {OUTPUTS_FIX}")
+
     @classmethod
     def from_outputs(cls, document: Mapping[str, Any]) -> Inventory:
-        missing = sorted({outputs.NODE_IPS, outputs.SSH_USER} - set(document))
-        if missing:
-            raise ValueError(f"stack outputs lack {', '.join(missing)}: is this the output of "
-                             "`pulumi stack output --json --show-secrets`?")
-        if not isinstance(document[outputs.NODE_IPS], Mapping):
-            raise ValueError(f"{outputs.NODE_IPS} must map role to addresses")
-        unknown = set(document[outputs.NODE_IPS]) - set(ROLES)
-        if unknown:
-            raise ValueError(f"{outputs.NODE_IPS} has unknown roles {sorted(unknown)}")
         return cls(document)
 
     @classmethod
     def from_file(cls, path: Path) -> Inventory:
-        return cls.from_outputs(json.loads(path.read_text()))
+        """The outputs file; every problem (unreadable, not JSON, wrong shape) is a ValueError
+        that names the file."""
+        try:
+            text = path.read_text()
+        except (OSError, UnicodeDecodeError) as error:
+            reason = error.strerror if isinstance(error, OSError) else "not UTF-8 text"
+            raise ValueError(f"{path}: cannot be read ({reason or error}) — "
+                             f"{OUTPUTS_FIX} into it") from None
+        try:
+            document = json.loads(text)
+        except json.JSONDecodeError as error:
+            raise ValueError(f"{path}: not JSON ({error.msg}: line {error.lineno} column "
+                             f"{error.colno}) — {OUTPUTS_FIX}") from None
+        try:
+            return cls(document)
+        except ValueError as error:
+            raise ValueError(f"{path}: {error}") from None
 
     def nodes(self, role: str | None = None) -> tuple[Node, ...]:
         ips: Mapping[str, Sequence[str]] = self.raw[outputs.NODE_IPS]
@@ -103,12 +219,13 @@ class Inventory:
 
     @property
     def ssh_user(self) -> str:
-        return str(self.raw[outputs.SSH_USER])
+        user: str = self.raw[outputs.SSH_USER]
+        return user
 
     @property
     def bastion_address(self) -> str | None:
-        value = self.raw.get(outputs.BASTION_ADDRESS)
-        return str(value) if value else None
+        address: str | None = self.raw.get(outputs.BASTION_ADDRESS)
+        return address
 
 
 def ssh_config(platform: Inventory, identity: Path, known_hosts: Path, config_path: Path,

@@ -10,8 +10,13 @@ then every change grouped by component (parent resource), stack outputs and poli
 Values are shown only when short and not sensitive; secrets never appear.
 
 Exit codes: 0 no destructive change; 2 destructive (a replace or delete: ask for an extra
-approval); 1 blocked (the preview failed, a mandatory policy was violated, or a declared secret
-output is not marked secret). Blocked wins over destructive.
+approval); 1 blocked (the preview failed, a mandatory policy was violated, a declared secret
+output is not marked secret, or an input is not what the engine writes). Blocked wins over
+destructive.
+
+Every input fails closed: a file that is not JSON, or JSON that is not the shape the engine
+writes, is one line on stderr naming the file, what is wrong and how to fix it, and exit 1; it
+is never read as "no destructive change".
 """
 
 from __future__ import annotations
@@ -43,6 +48,16 @@ STACK_TYPE = "pulumi:pulumi:Stack"
 REPLACE_OPS = frozenset({"replace", "create-replacement", "delete-replaced", "read-replacement",
                          "import-replacement", "discard-replaced"})
 DELETE_OPS = frozenset({"delete"})
+# Every step operation of the engine (sdk/go/common/display StepOps, Pulumi v3).
+STEP_OPS = frozenset({"same", "create", "update", "delete", "replace", "create-replacement",
+                      "delete-replaced", "read", "read-replacement", "refresh", "discard",
+                      "discard-replaced", "remove-pending-replace", "import",
+                      "import-replacement"})
+# What a `changeSummary` count makes destructive even when no step shows it; dropping a
+# resource pending replacement from the state belongs to a replacement.
+DESTRUCTIVE_OPS = REPLACE_OPS | DELETE_OPS | {"remove-pending-replace"}
+DIAGNOSTIC_SEVERITIES = frozenset({"debug", "info", "infoerr", "warning", "error"})
+POLICY_LEVELS = frozenset({"advisory", "mandatory", "remediate", "disabled"})
 OP_ORDER = ("create", "update", "replace", "delete", "read", "import", "refresh", "same")
 OP_MARK = {"create": "+", "update": "~", "replace": "+-", "delete": "-", "read": ">",
            "import": "=", "refresh": "~", "same": " "}
@@ -62,10 +77,212 @@ MAX_VALUE = 60
 MAX_MARKDOWN = 60_000
 
 
+PREVIEW_FIX = ("pass what `pulumi preview --json` prints (or let `python -m "
+               "policy.preview_summary run` call it)")
+EVENTS_FIX = "pass the file `pulumi preview --event-log FILE` wrote, or leave --events out"
+OUTPUTS_FIX = "pass what `pulumi stack output --json` prints"
+MAX_PROBLEMS = 8  # in one message; the rest are counted
+
+
 def redact_text(text: str) -> str:
     """Free text (diagnostics, errors) without PEM blocks or `password=...` values."""
     text = PEM_BLOCK.sub("[redacted PEM]", text)
     return ASSIGNED_SECRET.sub(lambda m: f"{m.group(1)}[redacted]", text)
+
+
+# ---------------------------------------------------------------------------------------------
+# Checking the inputs
+
+
+class InputError(ValueError):
+    """A file or program output the summary cannot trust; its message is the one line shown."""
+
+
+def json_kind(value: Any) -> str:
+    """What a JSON value is, in the words a message about a JSON document uses."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, int | float):
+        return "a number"
+    if isinstance(value, str):
+        return "a string"
+    return "a list" if isinstance(value, list) else "an object"
+
+
+def shown(value: Any) -> str:
+    """A value as a message quotes it: repr (a newline stays visible), short."""
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def input_error(source: str, problems: Sequence[str], fix: str) -> InputError:
+    """One line: the source, its first problems (the rest counted), how to fix it."""
+    listed = "; ".join(problems[:MAX_PROBLEMS])
+    more = f" (and {len(problems) - MAX_PROBLEMS} more)" if len(problems) > MAX_PROBLEMS else ""
+    return InputError(f"{source}: {listed}{more} — {fix}")
+
+
+def parse_json(text: str, source: str, fix: str) -> Any:
+    """json.loads whose error names the source and the position instead of a traceback."""
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as error:
+        raise input_error(source, [f"not JSON ({error.msg}: line {error.lineno} column "
+                                   f"{error.colno})"], fix) from None
+
+
+def read_text(path: Path, fix: str) -> str:
+    try:
+        return path.read_text()
+    except (OSError, UnicodeDecodeError) as error:
+        reason = error.strerror if isinstance(error, OSError) else "not UTF-8 text"
+        raise input_error(str(path), [f"cannot be read ({reason or error})"], fix) from None
+
+
+_ABSENT = object()  # a key the document leaves out (Go's omitempty), unlike an explicit null
+
+
+def _optional(value: Any, key: str, expected: type, words: str) -> list[str]:
+    """A key the engine may omit or write as null; when present, of the expected type."""
+    if value is _ABSENT or value is None or isinstance(value, expected):
+        return []
+    return [f"{key}: expected {words}, found {json_kind(value)}"]
+
+
+def change_summary_problems(summary: Any) -> list[str]:
+    """`changeSummary`: operation -> count. Required: the engine writes it at the end of every
+    preview (the stack itself counts), so its absence means the preview did not finish."""
+    if summary is _ABSENT:
+        return ["changeSummary: missing (every finished preview has one)"]
+    if not isinstance(summary, dict):
+        return [f"changeSummary: expected an object of operation counts, found "
+                f"{json_kind(summary)}"]
+    problems = []
+    for op, count in summary.items():
+        if op not in STEP_OPS:
+            problems.append(f"changeSummary.{op}: not a Pulumi step operation")
+        elif not isinstance(count, int) or isinstance(count, bool) or count < 0:
+            problems.append(f"changeSummary.{op}: expected a count, found {shown(count)}")
+    return problems
+
+
+def state_problems(state: Any, key: str) -> list[str]:
+    """`oldState`/`newState` of a step: the parts of a resource state the summary reads."""
+    if state is _ABSENT or state is None:
+        return []
+    if not isinstance(state, dict):
+        return [f"{key}: expected a resource state object or null, found {json_kind(state)}"]
+    return [*_optional(state.get("inputs", _ABSENT), f"{key}.inputs", dict, "an object"),
+            *_optional(state.get("outputs", _ABSENT), f"{key}.outputs", dict, "an object"),
+            *_optional(state.get("parent", _ABSENT), f"{key}.parent", str, "a URN string"),
+            *_optional(state.get("protect", _ABSENT), f"{key}.protect", bool, "a boolean")]
+
+
+def _strings_problems(value: Any, key: str) -> list[str]:
+    if value is _ABSENT or value is None:
+        return []
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        return [f"{key}: expected a list of property names, found {shown(value)}"]
+    return []
+
+
+def step_problems(step: Any, key: str) -> list[str]:
+    """One step: a known operation on a resource URN, with well-typed states and diffs. An
+    unknown operation is refused rather than guessed harmless."""
+    if not isinstance(step, dict):
+        return [f"{key}: expected a step object, found {json_kind(step)}"]
+    problems = []
+    op = step.get("op", _ABSENT)
+    if op is _ABSENT:
+        problems.append(f"{key}.op: missing")
+    elif op not in STEP_OPS:
+        problems.append(f"{key}.op: {shown(op)} is not a Pulumi step operation")
+    urn = step.get("urn")
+    if not (isinstance(urn, str) and urn.startswith("urn:pulumi:")):
+        problems.append(f"{key}.urn: expected a urn:pulumi:... string, found {shown(urn)}")
+    for state in ("oldState", "newState"):
+        problems += state_problems(step.get(state, _ABSENT), f"{key}.{state}")
+    for reasons in ("replaceReasons", "diffReasons"):
+        problems += _strings_problems(step.get(reasons, _ABSENT), f"{key}.{reasons}")
+    detailed = step.get("detailedDiff", _ABSENT)
+    problems += _optional(detailed, f"{key}.detailedDiff", dict, "an object")
+    if isinstance(detailed, dict):
+        for path, diff in detailed.items():
+            if not (isinstance(diff, dict) and isinstance(diff.get("kind", ""), str)):
+                problems.append(f"{key}.detailedDiff[{path!r}]: expected an object with a "
+                                f"string `kind`, found {shown(diff)}")
+    return problems
+
+
+def diagnostics_problems(diagnostics: Any) -> list[str]:
+    """Diagnostics block the summary when one is an error, so each must say its severity."""
+    problems = _optional(diagnostics, "diagnostics", list, "a list")
+    if not isinstance(diagnostics, list):
+        return problems
+    for index, note in enumerate(diagnostics):
+        key = f"diagnostics[{index}]"
+        if not isinstance(note, dict):
+            problems.append(f"{key}: expected a diagnostic object, found {json_kind(note)}")
+        elif note.get("severity") not in DIAGNOSTIC_SEVERITIES:
+            problems.append(f"{key}.severity: {shown(note.get('severity'))} is not a "
+                            f"severity ({', '.join(sorted(DIAGNOSTIC_SEVERITIES))})")
+    return problems
+
+
+def preview_problems(document: Any) -> list[str]:
+    """Everything that keeps a document from being `pulumi preview --json` output (the
+    PreviewDigest of pkg/backend/display/json.go), all at once. `steps` may be absent: Go
+    leaves an empty list out."""
+    if not isinstance(document, dict):
+        return [f"expected a JSON object with `changeSummary` and `steps`, found "
+                f"{json_kind(document)}"]
+    problems = change_summary_problems(document.get("changeSummary", _ABSENT))
+    steps = document.get("steps", _ABSENT)
+    if steps is not _ABSENT and not isinstance(steps, list):
+        problems.append(f"steps: expected a list of steps, found {json_kind(steps)}")
+    elif isinstance(steps, list):
+        for index, step in enumerate(steps):
+            problems += step_problems(step, f"steps[{index}]")
+    problems += diagnostics_problems(document.get("diagnostics", _ABSENT))
+    return problems
+
+
+def event_problems(event: Any) -> list[str]:
+    """One event-log line: an object; its policy event and stack outputs (what the summary
+    reads from the log) of the engine's shape. A policy event with an unknown level is refused:
+    it could be a mandatory violation spelt differently."""
+    if not isinstance(event, dict):
+        return [f"expected an engine event object, found {json_kind(event)}"]
+    problems = []
+    policy = event.get("policyEvent", _ABSENT)
+    if isinstance(policy, dict):
+        for key in ("policyName", "policyPackName", "message"):
+            if not isinstance(policy.get(key), str):
+                problems.append(f"policyEvent.{key}: expected a string, found "
+                                f"{shown(policy.get(key))}")
+        problems += _optional(policy.get("resourceUrn", _ABSENT), "policyEvent.resourceUrn",
+                              str, "a URN string")
+        if policy.get("enforcementLevel") not in POLICY_LEVELS:
+            problems.append(f"policyEvent.enforcementLevel: {shown(policy.get('enforcementLevel'))}"
+                            f" is not a level ({', '.join(sorted(POLICY_LEVELS))})")
+    elif policy is not _ABSENT:
+        problems.append(f"policyEvent: expected an object, found {json_kind(policy)}")
+    outputs = event.get("resOutputsEvent", _ABSENT)
+    if isinstance(outputs, dict):
+        metadata = outputs.get("metadata")
+        if not isinstance(metadata, dict):
+            problems.append(f"resOutputsEvent.metadata: expected an object, found "
+                            f"{json_kind(metadata)}")
+        else:
+            problems += _optional(metadata.get("urn", _ABSENT), "resOutputsEvent.metadata.urn",
+                                  str, "a URN string")
+            new = metadata.get("new", _ABSENT)
+            problems += state_problems(new, "resOutputsEvent.metadata.new")
+    elif outputs is not _ABSENT:
+        problems.append(f"resOutputsEvent: expected an object, found {json_kind(outputs)}")
+    return problems
 
 
 # ---------------------------------------------------------------------------------------------
@@ -226,17 +443,19 @@ class EventLog:
     outputs: dict[str, Any] | None = None
 
 
-def read_event_log(lines: Iterable[str]) -> EventLog:
-    """Engine events, one JSON object a line."""
+def read_event_log(lines: Iterable[str], source: str = "event log") -> EventLog:
+    """Engine events, one JSON object a line. A line that is not one is an InputError, never
+    skipped: the line dropped could be the mandatory violation that blocks."""
     violations: list[PolicyViolation] = []
     outputs: dict[str, Any] | None = None
-    for line in lines:
-        try:
-            event = json.loads(line)
-        except json.JSONDecodeError:
+    for number, line in enumerate(lines, start=1):
+        if not line.strip():
             continue
-        if not isinstance(event, dict):
-            continue
+        where = f"{source} line {number}"
+        event = parse_json(line, where, EVENTS_FIX)
+        problems = event_problems(event)
+        if problems:
+            raise input_error(where, problems, EVENTS_FIX)
         if policy := event.get("policyEvent"):
             violations.append(PolicyViolation(
                 policy=policy.get("policyName", ""), pack=policy.get("policyPackName", ""),
@@ -334,19 +553,32 @@ def _table(header: Sequence[str], rows: Iterable[Sequence[str]]) -> list[str]:
 NO_EVENTS = EventLog()
 
 
-def render(preview: Mapping[str, Any], *, stack: str, events: EventLog = NO_EVENTS,
+def counted_destructive(summary: Mapping[str, int]) -> dict[str, int]:
+    """The replaces and deletes the engine's `changeSummary` counts, whatever the steps list."""
+    return {op: count for op, count in sorted(summary.items())
+            if op in DESTRUCTIVE_OPS and count > 0}
+
+
+def render(preview: Any, *, stack: str, events: EventLog = NO_EVENTS,
            failure: str | None = None) -> tuple[str, Verdict]:
+    """The Markdown and the verdict. `preview` is whatever the JSON held: a document that is
+    not preview output blocks (its problems listed) instead of reading as no change."""
+    unreadable = preview_problems(preview)
+    if unreadable:
+        preview = {}
     steps = list(preview.get("steps") or ())
     policy_violations = events.violations
     changes = read_changes(steps)
     destructive = [c for c in changes if c.op in ("replace", "delete")]
+    counted = counted_destructive(preview.get("changeSummary") or {})
+    unlisted = counted if counted and not destructive else {}
     critical = [c for c in destructive if c.critical]
     outputs = events.outputs if events.outputs is not None else stack_outputs(steps)
     problems = output_problems(outputs) if outputs is not None else []
     mandatory = [v for v in policy_violations if v.level == "mandatory"]
     errors = [d for d in preview.get("diagnostics") or () if d.get("severity") == "error"]
-    blocked = bool(failure or mandatory or problems or errors)
-    verdict = Verdict(destructive=bool(destructive), blocked=blocked)
+    blocked = bool(failure or unreadable or mandatory or problems or errors)
+    verdict = Verdict(destructive=bool(destructive or counted), blocked=blocked)
 
     lines = [f"## Pulumi preview: stack `{stack}`", ""]
     if critical:
@@ -363,19 +595,32 @@ def render(preview: Mapping[str, Any], *, stack: str, events: EventLog = NO_EVEN
     if blocked:
         lines += ["**Blocked:** " + "; ".join(filter(None, [
             "the preview failed" if failure or errors else "",
+            "the preview JSON is not `pulumi preview --json` output"
+            if unreadable and not failure else "",
             f"{len(mandatory)} mandatory policy violation(s)" if mandatory else "",
             f"{len(problems)} stack output problem(s)" if problems else ""])) + ".", ""]
     if destructive:
         counts = Counter(c.op for c in destructive)
         lines += [f"**Destructive:** {counts['replace']} replacement(s), {counts['delete']} "
                   f"deletion(s) — this change needs an extra approval.", ""]
+    elif unlisted:
+        lines += ["**Destructive:** the engine counts " + ", ".join(
+            f"{count} {op}" for op, count in unlisted.items()) + " but no step shows which "
+            "resource — this change needs an extra approval.", ""]
     elif not blocked:
         lines += ["No resource is replaced or deleted.", ""]
+    if unreadable and not failure:
+        lines += ["### Unreadable preview", ""]
+        lines += [f"- {redact_text(p)}" for p in unreadable[:MAX_PROBLEMS]]
+        if len(unreadable) > MAX_PROBLEMS:
+            lines.append(f"- … and {len(unreadable) - MAX_PROBLEMS} more")
+        lines += ["", f"Fix: {PREVIEW_FIX}.", ""]
 
     summary = preview.get("changeSummary") or dict(Counter(c.op for c in changes))
     ordered = sorted(summary, key=lambda op: (OP_ORDER.index(op) if op in OP_ORDER else 99, op))
-    lines += _table(("operation", "resources"), [(op, str(summary[op])) for op in ordered])
-    lines.append("")
+    if summary:
+        lines += _table(("operation", "resources"), [(op, str(summary[op])) for op in ordered])
+        lines.append("")
 
     if mandatory or policy_violations:
         lines += ["### Policy violations", ""]
@@ -457,16 +702,37 @@ def _write(text: str, out: Path | None) -> None:
         out.write_text(text)
 
 
-def _load_events(path: Path | None) -> EventLog:
-    if path is None or not path.exists():
-        return EventLog()
-    return read_event_log(path.read_text().splitlines())
+def load_preview(path: Path) -> dict[str, Any]:
+    """A saved `pulumi preview --json`, refused (InputError) unless it is one."""
+    document = parse_json(read_text(path, PREVIEW_FIX), str(path), PREVIEW_FIX)
+    problems = preview_problems(document)
+    if problems:
+        raise input_error(str(path), problems, PREVIEW_FIX)
+    loaded: dict[str, Any] = document
+    return loaded
+
+
+def load_events(path: Path) -> EventLog:
+    """An event log named on the command line: it must exist and be one (InputError)."""
+    return read_event_log(read_text(path, EVENTS_FIX).splitlines(), str(path))
+
+
+def load_outputs(path: Path) -> dict[str, Any]:
+    """`pulumi stack output --json`: an object of output names (InputError otherwise)."""
+    document = parse_json(read_text(path, OUTPUTS_FIX), str(path), OUTPUTS_FIX)
+    if not isinstance(document, dict):
+        raise input_error(str(path), [f"expected a JSON object of output names, found "
+                                      f"{json_kind(document)}"], OUTPUTS_FIX)
+    loaded: dict[str, Any] = document
+    return loaded
 
 
 def run_preview(stack: str, policy_packs: Sequence[str], cwd: Path,
-                env: Mapping[str, str] | None = None) -> tuple[dict[str, Any], EventLog,
-                                                              str | None]:
-    """Run `pulumi preview --json` with an event log; (preview, violations, failure text)."""
+                env: Mapping[str, str] | None = None) -> tuple[Any, EventLog, str | None]:
+    """Run `pulumi preview --json` with an event log; (preview, violations, failure text).
+    What pulumi printed or logged that cannot be read is part of the failure (the summary is
+    still written, blocked, for the pull request); a preview of the wrong shape blocks in
+    `render`."""
     with tempfile.TemporaryDirectory(prefix="paasmas-preview-") as tmp:
         events = Path(tmp) / "events.jsonl"
         command = ["pulumi", "preview", "--json", "--non-interactive", "--stack", stack,
@@ -477,15 +743,33 @@ def run_preview(stack: str, policy_packs: Sequence[str], cwd: Path,
         child_env = {**(os.environ if env is None else env), "PULUMI_DEBUG_COMMANDS": "true"}
         result = subprocess.run(command, cwd=cwd, env=child_env, capture_output=True, text=True,
                                 check=False)
-        log = _load_events(events)
-    try:
-        preview = json.loads(result.stdout) if result.stdout.strip() else {}
-    except json.JSONDecodeError:
-        preview = {}
+        unreadable: list[str] = []
+        log = NO_EVENTS
+        if events.exists():
+            try:
+                log = read_event_log(read_text(events, EVENTS_FIX).splitlines(),
+                                     "pulumi's event log")
+            except InputError as error:
+                unreadable.append(str(error))
+        elif result.returncode == 0:
+            unreadable.append("pulumi's event log: not written, so policy violations and stack "
+                              "outputs are unknown — use a pulumi CLI that has --event-log "
+                              "(PULUMI_DEBUG_COMMANDS=true)")
+    preview: Any = {}
+    if result.stdout.strip():
+        try:
+            preview = parse_json(result.stdout, "pulumi preview --json output", PREVIEW_FIX)
+        except InputError as error:
+            if result.returncode == 0:  # a failed preview says why on stderr
+                unreadable.append(str(error))
     failure = None
     if result.returncode != 0:
         detail = result.stderr.strip() or ("" if preview else result.stdout.strip())
         failure = f"pulumi preview exited with {result.returncode}\n{detail[-4000:]}".strip()
+    if unreadable:
+        for problem in unreadable:
+            print(f"preview summary: {problem}", file=sys.stderr)
+        failure = "\n".join(filter(None, [failure, *unreadable]))
     return preview, log, failure
 
 
@@ -521,18 +805,32 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """The command's exit code; an input it cannot trust is one line on stderr and exit 1
+    (blocked), with nothing written."""
     args = build_parser().parse_args(argv)
+    try:
+        return command(args)
+    except InputError as error:
+        print(f"preview summary: {error}", file=sys.stderr)
+        return EXIT_BLOCKED
 
+
+def command(args: argparse.Namespace) -> int:
+    preview: Any
     if args.command == "check-outputs":
-        return check_outputs(json.loads(args.outputs.read_text()))
+        return check_outputs(load_outputs(args.outputs))
     if args.command == "run":
         preview, log, failure = run_preview(args.stack, args.policy_pack, args.cwd)
         if args.json_out:
             _write(json.dumps(preview, indent=2) + "\n", args.json_out)
+        if (problems := preview_problems(preview)) and not failure:
+            error = input_error("pulumi preview --json output", problems, PREVIEW_FIX)
+            print(f"preview summary: {error}", file=sys.stderr)
         stack = args.stack
     else:
-        preview = json.loads(args.preview.read_text())
-        log, failure = _load_events(args.events), None
+        preview = load_preview(args.preview)
+        log = NO_EVENTS if args.events is None else load_events(args.events)
+        failure = None
         stack = args.stack or args.preview.stem
     text, verdict = render(preview, stack=stack, events=log, failure=failure)
     _write(text, args.out)

@@ -4,6 +4,8 @@ print (including what a real stack prints that the host lab cannot: k3s nodes)."
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -27,6 +29,8 @@ from checks.inventory import (
 )
 
 pytestmark = pytest.mark.unit
+
+REPO = Path(__file__).resolve().parents[2]
 
 OUTPUTS = {
     "node_ips": {"bastion": ["10.0.0.10"], "paas": ["10.0.0.20", "10.0.0.21", "10.0.0.22"],
@@ -55,6 +59,136 @@ def test_outputs_that_are_not_stack_outputs_are_refused(document: dict[str, obje
                                                          message: str) -> None:
     with pytest.raises(ValueError, match=message.replace("[", r"\[").replace("]", r"\]")):
         Inventory.from_outputs(document)
+
+
+FIX = "pass the output of `pulumi stack output --json --show-secrets`"
+
+
+def with_outputs(**changes: object) -> dict[str, object]:
+    return {**OUTPUTS, **changes}
+
+
+def with_paas(*addresses: object) -> dict[str, object]:
+    return with_outputs(node_ips={"bastion": ["10.0.0.10"], "paas": ["10.0.0.20", *addresses]})
+
+
+# Outputs documents that must not reach the SSH configuration: what each one is told.
+BAD_OUTPUTS = [
+    pytest.param({}, "stack outputs lack node_ips, ssh_user", id="empty-object"),
+    pytest.param([], "stack outputs: expected a JSON object of output names, found a list",
+                 id="list"),
+    pytest.param(None, "stack outputs: expected a JSON object of output names, found null",
+                 id="null"),
+    pytest.param(with_paas("10.0.0.21\nHost *\n    ProxyCommand touch /tmp/x"),
+                 r"node_ips.paas[1]: '10.0.0.21\nHost *\n    ProxyCommand touch /tmp/x' is "
+                 "not an IPv4 address", id="newline-in-address"),
+    pytest.param(with_paas("-oProxyCommand=touch /tmp/x"),
+                 "node_ips.paas[1]: '-oProxyCommand=touch /tmp/x' is not an IPv4 address",
+                 id="option-as-address"),
+    pytest.param(with_paas("x; rm -rf /"),
+                 "node_ips.paas[1]: 'x; rm -rf /' is not an IPv4 address", id="shell-in-address"),
+    pytest.param(with_paas("fd00::20"), "node_ips.paas[1]: 'fd00::20' is not an IPv4 address",
+                 id="ipv6-node-address"),
+    pytest.param(with_paas(" 10.0.0.21"), "node_ips.paas[1]: ' 10.0.0.21' is not an IPv4 address",
+                 id="space-before-address"),
+    pytest.param(with_paas(167772181), "node_ips.paas[1]: expected an IPv4 address string, "
+                 "found a number", id="number-as-address"),
+    pytest.param(with_outputs(node_ips={"paas": "10.0.0.20"}),
+                 "node_ips.paas: expected a list of IPv4 addresses, found a string",
+                 id="role-not-a-list"),
+    pytest.param(with_outputs(node_ips={"paas": None}),
+                 "node_ips.paas: expected a list of IPv4 addresses, found null", id="role-null"),
+    pytest.param(with_outputs(node_ips=["10.0.0.20"]),
+                 "node_ips: expected an object of role -> addresses, found a list",
+                 id="node-ips-a-list"),
+    pytest.param(with_outputs(ssh_user="core admin"),
+                 "ssh_user: 'core admin' is not a POSIX user name", id="user-with-space"),
+    pytest.param(with_outputs(ssh_user="-oProxyCommand=touch"),
+                 "ssh_user: '-oProxyCommand=touch' is not a POSIX user name", id="user-option"),
+    pytest.param(with_outputs(ssh_user="core\n    ProxyCommand touch /tmp/x"),
+                 r"ssh_user: 'core\n    ProxyCommand touch /tmp/x' is not a POSIX user name",
+                 id="user-newline"),
+    pytest.param(with_outputs(ssh_user=""), "ssh_user: '' is not a POSIX user name",
+                 id="user-empty"),
+    pytest.param(with_outputs(ssh_user=1000),
+                 "ssh_user: expected a user name string, found a number", id="user-number"),
+    pytest.param(with_outputs(bastion_address="1.2.3.4 -oProxyCommand=touch /tmp/x"),
+                 "bastion_address: '1.2.3.4 -oProxyCommand=touch /tmp/x' is not an IP address",
+                 id="bastion-with-option"),
+    pytest.param(with_outputs(bastion_address=""), "bastion_address: '' is not an IP address",
+                 id="bastion-empty"),
+    pytest.param(with_outputs(bastion_address=["203.0.113.7"]),
+                 "bastion_address: expected an IP address string or null, found a list",
+                 id="bastion-list"),
+]
+
+
+@pytest.mark.parametrize(("document", "message"), BAD_OUTPUTS)
+def test_bad_outputs_are_refused_before_an_ssh_configuration_exists(
+        document: object, message: str, tmp_path: Path) -> None:
+    path = tmp_path / "outputs.json"
+    path.write_text(json.dumps(document))
+    with pytest.raises(ValueError) as refused:
+        Inventory.from_file(path)
+    assert str(refused.value).startswith(f"{path}: ")
+    assert message in str(refused.value)
+    assert str(refused.value).endswith(f" — {FIX}")
+    assert "\n" not in str(refused.value)  # one line, whatever the document holds
+    assert list(tmp_path.iterdir()) == [path]  # no SSH configuration written
+
+
+def test_every_problem_is_reported_at_once() -> None:
+    document = {"node_ips": {"paas": ["10.0.0.20", "10.0.0.300"], "web": []},
+                "ssh_user": "Core", "bastion_address": "bastion.example"}
+    with pytest.raises(ValueError) as refused:
+        Inventory.from_outputs(document)
+    assert str(refused.value) == (
+        "node_ips: unknown roles ['web'] (the roles are bastion, paas, jenkins, database, db-lb); "
+        "node_ips.paas[1]: '10.0.0.300' is not an IPv4 address; "
+        "ssh_user: 'Core' is not a POSIX user name (^[a-z_][a-z0-9_-]{0,31}$); "
+        f"bastion_address: 'bastion.example' is not an IP address — {FIX}")
+
+
+@pytest.mark.parametrize(("text", "message"), [
+    pytest.param('{"node_ips": {"paas": ["10.0.0.20"]}, "ssh_user": "co',
+                 "not JSON (Unterminated string starting at: line 1 column 51)", id="truncated"),
+    pytest.param("", "not JSON (Expecting value: line 1 column 1)", id="empty-file"),
+    pytest.param("node_ips: {}", "not JSON (Expecting value: line 1 column 1)", id="yaml"),
+])
+def test_an_outputs_file_that_is_not_json_is_named(text: str, message: str,
+                                                   tmp_path: Path) -> None:
+    path = tmp_path / "outputs.json"
+    path.write_text(text)
+    with pytest.raises(ValueError) as refused:
+        Inventory.from_file(path)
+    assert str(refused.value) == f"{path}: {message} — {FIX}"
+
+
+def test_a_missing_outputs_file_is_named(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match=r"missing\.json: cannot be read \(No such file"):
+        Inventory.from_file(tmp_path / "missing.json")
+
+
+def test_the_host_checks_stop_with_a_usage_error_naming_the_file(tmp_path: Path) -> None:
+    """`pytest checks` on a bad outputs file: pytest's usage error (exit 4), one line, before
+    any SSH configuration exists or any check runs."""
+    path = tmp_path / "outputs.json"
+    path.write_text(json.dumps(with_outputs(bastion_address="1.2.3.4 -oProxyCommand=touch x")))
+    run = subprocess.run([sys.executable, "-m", "pytest", "checks", "--outputs", str(path),
+                          "-p", "no:cacheprovider", "--basetemp", str(tmp_path / "base")],
+                         cwd=REPO, capture_output=True, text=True, check=False, timeout=120)
+    assert run.returncode == pytest.ExitCode.USAGE_ERROR, run.stdout + run.stderr
+    assert (f"ERROR: {path}: bastion_address: '1.2.3.4 -oProxyCommand=touch x' is not an IP "
+            f"address — {FIX}") in run.stderr
+    assert "Traceback" not in run.stdout + run.stderr
+    assert not (tmp_path / "base").exists()  # no session: no ssh_config was written
+
+
+def test_ipv6_bastion_and_empty_roles_are_fine(tmp_path: Path) -> None:
+    platform = Inventory.from_outputs(with_outputs(bastion_address="2001:db8::7",
+                                                   node_ips={"paas": ["10.0.0.20"], "db-lb": []}))
+    text = ssh_config(platform, Path("/k/id"), Path("/k/known"), tmp_path / "c")
+    assert "HostName 2001:db8::7" in text and "Host 10.0.0.20\n" in text
 
 
 def test_ssh_config_sends_every_node_through_the_bastion(tmp_path: Path) -> None:
