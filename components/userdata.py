@@ -37,10 +37,13 @@ USER_DATA_LIMIT_BASE64 = 65535
 # Database discovery: a member's key lives as long as a lease it renews while Synced.
 DISCOVERY_LEASE_TTL = 15
 DISCOVERY_INTERVAL = 5
-# The database VIP's holder keeps its etcd lease alive every VIP_INTERVAL seconds; a holder that
-# cannot drops the address at once, well before the lease lapses and another node takes it.
+# The database VIP's holder renews its etcd lease every VIP_INTERVAL seconds and keeps the
+# address only until VIP_LEASE_TTL - VIP_MARGIN seconds after the last renewal etcd answered
+# was sent: the lease (and so another node's claim) cannot come sooner, even when etcd goes
+# silent (cloud-config/scripts/paasmas-vip-agent; tests/render/test_agents_etcd.py).
 VIP_LEASE_TTL = 10
 VIP_INTERVAL = 2
+VIP_MARGIN = 3
 # Where a data volume is mounted on the roles that have one (database, jenkins).
 DATA_MOUNT = "/srv/data"
 DATA_LABEL = "paasmas-data"
@@ -286,7 +289,7 @@ def _environment(template_dir: Path = TEMPLATE_DIR) -> jinja2.Environment:
         DATA_MOUNT=DATA_MOUNT,
         DATA_LABEL=DATA_LABEL, DISCOVERY_LEASE_TTL=DISCOVERY_LEASE_TTL,
         DISCOVERY_INTERVAL=DISCOVERY_INTERVAL, VIP_LEASE_TTL=VIP_LEASE_TTL,
-        VIP_INTERVAL=VIP_INTERVAL)
+        VIP_INTERVAL=VIP_INTERVAL, VIP_MARGIN=VIP_MARGIN)
     return env
 
 

@@ -3,6 +3,7 @@ loopback: leases, keys that come and go with the Galera state, and HAProxy's bac
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import socket
@@ -14,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from components.userdata import TEMPLATE_DIR
+from components.userdata import TEMPLATE_DIR, VIP_LEASE_TTL, VIP_MARGIN
 
 pytestmark = pytest.mark.render
 
@@ -212,6 +213,10 @@ class VipNode:
     address: str
     key: str
     etcd_reachable: bool = True
+    # Endpoints that accept connections and never answer (a silent etcd), when set.
+    silent_endpoints: str | None = None
+    lease_ttl: int = 5
+    margin: int = 2
 
     def __post_init__(self) -> None:
         (self.home / "bin").mkdir(parents=True)
@@ -234,11 +239,15 @@ class VipNode:
     def step(self) -> subprocess.CompletedProcess[str]:
         etcd_env = self.etcd.env() if self.etcd_reachable else {
             **self.etcd.env(), "ETCD_ENDPOINTS": "https://127.0.0.1:9"}
+        if self.silent_endpoints is not None:
+            # The production timeout per request: a silent etcd costs the agent 5 s a request.
+            etcd_env = {**etcd_env, "ETCD_ENDPOINTS": self.silent_endpoints, "ETCD_TIMEOUT": "5"}
         env = {**os.environ, **etcd_env, "PATH": f"{self.home / 'bin'}:{os.environ['PATH']}",
                "IP_STATE": str(self.home / "addresses"), "VIP_ADDRESS": "10.0.0.59",
                "VIP_PREFIX_LEN": "24", "VIP_KEY": self.key, "NODE_ADDRESS": self.address,
                "HEALTH_URL": f"file://{self.home / 'haproxy-stats'}",
-               "STATE_DIR": str(self.home / "state"), "VIP_LEASE_TTL": "3"}
+               "STATE_DIR": str(self.home / "state"), "VIP_LEASE_TTL": str(self.lease_ttl),
+               "VIP_MARGIN": str(self.margin)}
         (self.home / "state").mkdir(exist_ok=True)
         run = subprocess.run([str(SCRIPTS / "paasmas-vip-agent"), "step"], env=env,
                              capture_output=True, text=True, timeout=60, check=False)
@@ -292,3 +301,48 @@ def test_vip_agent_hands_the_address_to_exactly_one_healthy_node(
     b.etcd_reachable = True
     b.step()
     assert (a.holds(), b.holds()) == (True, False)
+
+
+@contextlib.contextmanager
+def silent_endpoints(count: int) -> Iterator[str]:
+    """TCP endpoints that accept connections (the kernel's backlog) and never answer: an etcd
+    whose packets are dropped on the way back, not one that refuses."""
+    sockets = []
+    try:
+        for _ in range(count):
+            sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+            sock.bind(("127.0.0.1", 0))
+            sock.listen(64)
+            sockets.append(sock)
+        yield ",".join(f"https://127.0.0.1:{s.getsockname()[1]}" for s in sockets)
+    finally:
+        for sock in sockets:
+            sock.close()
+
+
+def test_vip_holder_drops_the_address_before_its_lease_can_lapse_when_etcd_goes_silent(
+    etcd: Etcd, tmp_path: Path
+) -> None:
+    """The production timings (lease 10 s, margin 3 s, 5 s a request, three endpoints): before,
+    a holder cut off by a silent etcd kept the address about 17 s while its lease lapsed after
+    10 s, so another node could hold it too. Now it gives it up by the deadline, 7 s after the
+    last renewal it sent, whatever its requests would wait."""
+    node = VipNode(etcd, tmp_path / "a", "10.0.0.50", "/paasmas/vip-silent/db-lb/vip",
+                   lease_ttl=VIP_LEASE_TTL, margin=VIP_MARGIN)
+    assert "elected" in node.step().stderr
+    last_renewal_sent = time.monotonic()  # no later than the agent's own record of it
+    node.step()
+    assert node.holds()
+    with silent_endpoints(3) as endpoints:
+        node.silent_endpoints = endpoints
+        steps: list[float] = []
+        while node.holds():
+            started = time.monotonic()
+            run = node.step()
+            steps.append(time.monotonic() - started)
+            assert time.monotonic() - last_renewal_sent < VIP_LEASE_TTL + 5, run.stderr
+    dropped_after = time.monotonic() - last_renewal_sent
+    # Dropped before the lease could lapse at etcd (>= VIP_LEASE_TTL after the renewal was
+    # sent), with at least a second to spare; and no step ran past the deadline.
+    assert dropped_after < VIP_LEASE_TTL - 1, (dropped_after, steps)
+    assert max(steps) <= VIP_LEASE_TTL - VIP_MARGIN + 2, steps
