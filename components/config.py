@@ -885,6 +885,20 @@ def _check_namespaces(problems: list[str], raw: Mapping[str, Any]) -> None:
                             f"'{NAMESPACE}:{key}'? (settings outside {NAMESPACE}: are ignored)")
 
 
+def roll_nodes(value: str | None, cfg: PlatformConfig, prefix: str) -> frozenset[str]:
+    """The hostnames `make roll` names (PAASMAS_ROLL_NODES, comma-separated): each must be a
+    node of this stack. Their servers take their current user data in this run; every other
+    server keeps the user data it booted with (a change never replaces a node by itself)."""
+    names = frozenset(n.strip() for n in (value or "").split(",") if n.strip())
+    known = {f"{prefix}-{role}-{i}" for role, node in cfg.node_roles().items()
+             for i in range(node.size)}
+    unknown = sorted(names - known)
+    if unknown:
+        raise ConfigError([f"PAASMAS_ROLL_NODES: {', '.join(unknown)} not a node of this stack "
+                           f"— name one of {', '.join(sorted(known))}"])
+    return names
+
+
 def _decode(value: Any) -> Any:
     """Pulumi hands structured values over as JSON text and scalars as plain text."""
     if isinstance(value, str) and value[:1] in ("{", "["):

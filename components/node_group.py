@@ -50,6 +50,8 @@ class NodeEnvironment:
     availability_zones: tuple[str, ...] = ()
     # Fixed IPs are planned when the stack creates the subnet; None lets Neutron choose.
     subnet_cidr: ipaddress.IPv4Network | None = None
+    # Hostnames being rolled in this run (`make roll`): only their servers take new user data.
+    rolling: frozenset[str] = frozenset()
 
     def fixed_ips(self, role: Role, size: int) -> tuple[str, ...] | None:
         return fixed_addresses(self.subnet_cidr, role, size) if self.subnet_cidr else None
@@ -63,8 +65,9 @@ class NodeGroupArgs:
     security_group_ids: Sequence[pulumi.Input[str]]
     user_data: UserDataFn
     data_volume_size: int | None = None
-    # Database nodes keep running when only their user data changed (explicit stack option).
-    replace_on_user_data_change: bool = True
+    # A user-data change never replaces a node by itself: nodes take new user data when rolled,
+    # one at a time (ops/roll.py). Database nodes may opt out (an explicit stack option).
+    replace_on_user_data_change: bool = False
     protect: bool = False
     # Addresses the nodes may also answer for (a VIP they hand between them).
     allowed_addresses: Sequence[pulumi.Input[str]] = ()
@@ -129,11 +132,15 @@ class NodeGroup(pulumi.ComponentResource):
         ]
 
         image_id = env.image_ids[args.node.image] if args.node.boot_volume_size else None
-        server_opts = pulumi.ResourceOptions(
-            parent=self, protect=args.protect,
-            ignore_changes=[] if args.replace_on_user_data_change else ["userData"])
         servers = []
         for i in range(size):
+            takes_user_data = (args.replace_on_user_data_change
+                               or self.hostnames[i] in env.rolling)
+            # A node keeps its port (and so its address) across a replacement: the old server
+            # must let go of the port before the new one can take it.
+            server_opts = pulumi.ResourceOptions(
+                parent=self, protect=args.protect, delete_before_replace=True,
+                ignore_changes=[] if takes_user_data else ["userData"])
             volume = volumes[i]
             slot = NodeSlot(
                 index=i, hostname=self.hostnames[i], address=self.addresses[i],

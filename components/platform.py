@@ -29,7 +29,8 @@ class Platform(pulumi.ComponentResource):
     outputs: dict[str, Any]
 
     def __init__(self, name: str, cfg: PlatformConfig, facts: CloudFacts, *, stack: str,
-                 prefix: str, opts: pulumi.ResourceOptions | None = None) -> None:
+                 prefix: str, rolling: frozenset[str] = frozenset(),
+                 opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("paasmas:index:Platform", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
         secrets = PlatformSecrets(f"{name}-secrets", opts=child)
@@ -55,7 +56,7 @@ class Platform(pulumi.ComponentResource):
             external_network=cfg.network.external_network, ssh_user=cfg.access.ssh_user,
             downloads=cfg.downloads, image_ids=facts.image_ids,
             availability_zones=cfg.availability_zones,
-            subnet_cidr=cfg.network.cidr)
+            subnet_cidr=cfg.network.cidr, rolling=rolling)
 
         names = StackNames(stack, prefix)
         bastion: NodeGroup | None = None

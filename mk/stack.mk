@@ -6,7 +6,7 @@ STACK ?= lab
 # The lab stack needs the local cloud; any other stack uses the cloud its clouds.yaml names.
 STACK_CLOUD := $(if $(filter lab,$(STACK)),lab-up)
 
-.PHONY: up destroy outputs stack-select lab-stack-file
+.PHONY: up destroy outputs stack-select lab-stack-file roll
 # Pulumi keeps the passphrase provider's salt in the stack file, and the salt belongs to this
 # checkout's passphrase: the lab's settings are committed as stacks/lab.yaml, and Pulumi's
 # stacks/Pulumi.lab.yaml (ignored by git) is those settings plus the salt Pulumi wrote there.
@@ -24,6 +24,11 @@ stack-select: setup $(STACK_CLOUD) $(if $(filter lab,$(STACK)),lab-stack-file)
 up: stack-select ## the whole platform on STACK (default lab): pulumi up --refresh, then its outputs
 	pulumi up --yes --non-interactive --refresh --stack $(STACK) $(POLICY_FLAGS)
 	@$(MAKE) --no-print-directory outputs STACK=$(STACK)
+
+# User-data changes never replace a node by themselves; this replaces one, on its own port.
+roll: stack-select ## replace one node on purpose with its current user data: NODE=<hostname>
+	@test -n "$(NODE)" || { echo "make roll: set NODE=<hostname> (see make outputs, node_ips)" >&2; exit 2; }
+	$(PY) -m ops.roll $(STACK) $(NODE) $(POLICY_FLAGS)
 
 outputs: ## the stack's outputs (the pipeline contract); secrets stay hidden
 	@pulumi stack output --json --stack $(STACK)

@@ -18,6 +18,7 @@ from lab_cloud import project_residue, unique_name, wait_lb_active
 from lab_stack import Stack, lab_stack_config, new_stack
 
 from components.userdata import cloud_controller_load_balancer_prefix
+from ops.roll import roll
 
 pytestmark = [
     pytest.mark.integration,
@@ -121,6 +122,43 @@ def test_a_second_preview_changes_nothing(stack: Stack) -> None:
     stack.must("preview", "--expect-no-changes")
 
 
+def _latest_changes(stack: Stack) -> dict[str, int]:
+    history = stack.run("stack", "history", "--json")
+    assert history.returncode == 0, history.stderr
+    changes: dict[str, int] = json.loads(history.stdout)[0]["resourceChanges"]
+    return changes
+
+
+def test_a_user_data_change_replaces_nothing_and_a_roll_replaces_one_node(
+    cloud: Any, stack: Stack
+) -> None:
+    """Day two: a proxy setting changes every node's user data. Before, one `up` replaced the
+    bastion, all three PaaS nodes at once and Jenkins; now it replaces nothing, and `make roll`
+    (ops/roll.py) replaces exactly one node, on its own port, with the new user data."""
+    servers = {s.name: s.id for s in _named(cloud.compute.servers(), stack)}
+    ports = {p.name: p.id for p in _named(cloud.network.ports(), stack)}
+    stack.must("config", "set", "--path", "paasmas:downloads.http_proxy",
+               "http://proxy.example:3128")
+    stack.must("up", "--yes", "--skip-preview")
+    changes = _latest_changes(stack)
+    assert not {k: v for k, v in changes.items() if k != "same" and v}, changes
+    assert {s.name: s.id for s in _named(cloud.compute.servers(), stack)} == servers
+
+    rolled = f"paasmas-{stack.name}-paas-1"
+    roll(stack.name, rolled, cwd=stack.project, env=stack.env, pulumi=stack.pulumi)
+    after = {s.name: s.id for s in _named(cloud.compute.servers(), stack)}
+    assert after.keys() == servers.keys()
+    assert [n for n in after if after[n] != servers[n]] == [rolled]
+    assert {p.name: p.id for p in _named(cloud.network.ports(), stack)} == ports
+    exported = json.loads(stack.must("stack", "export", "--show-secrets"))
+    user_data = {r["outputs"]["name"]: r["inputs"].get("userData", "")
+                 for r in exported["deployment"]["resources"]
+                 if r["type"] == "openstack:compute/instance:Instance"}
+    assert "proxy.example:3128" in str(user_data[rolled])
+    assert "proxy.example:3128" not in str(user_data[f"paasmas-{stack.name}-paas-0"])
+    stack.must("preview", "--expect-no-changes")
+
+
 def test_a_server_deleted_behind_the_stacks_back_comes_back_with_the_next_up(
     cloud: Any, stack: Stack
 ) -> None:
@@ -133,9 +171,7 @@ def test_a_server_deleted_behind_the_stacks_back_comes_back_with_the_next_up(
     cloud.compute.delete_server(server)
     cloud.compute.wait_for_delete(server, wait=120)
     stack.must("up", "--yes", "--skip-preview", "--refresh")
-    history = stack.run("stack", "history", "--json")
-    assert history.returncode == 0, history.stderr
-    changes = json.loads(history.stdout)[0]["resourceChanges"]
+    changes = _latest_changes(stack)
     assert changes.get("create") == 1, changes
     assert not {k: v for k, v in changes.items() if k not in ("create", "same") and v}, changes
     (again,) = [s for s in cloud.compute.servers() if s.name == name]

@@ -169,7 +169,8 @@ class ProgramRun:
     options: dict[str, RecordedOptions]  # resource name -> the options it was declared with
 
 
-def run_program(values: dict[str, Any], stack: str = "unit") -> ProgramRun:
+def run_program(values: dict[str, Any], stack: str = "unit",
+                rolling: frozenset[str] = frozenset()) -> ProgramRun:
     """Load the config exactly as the real program does, build the platform, resolve outputs."""
     mocks = RecordingMocks()
     pulumi.runtime.set_mocks(mocks, project="paasmas", stack=stack, preview=False)
@@ -186,6 +187,7 @@ def run_program(values: dict[str, Any], stack: str = "unit") -> ProgramRun:
         cfg = load(as_pulumi_config(values))
         facts = look_up(cfg, PulumiCloudLookup())  # the real lookups, answered by the mocks
         platform = Platform("paasmas", cfg, facts, stack=stack, prefix=f"paasmas-{stack}",
+                            rolling=rolling,
                             opts=pulumi.ResourceOptions(transformations=[record_options]))
 
         async def collect() -> None:

@@ -290,8 +290,25 @@ def test_database_nodes_and_volumes_are_protected_and_keep_running_on_user_data_
     for volume in run.mocks.of_type("blockstorage/volume:Volume"):
         expected = volume.inputs["metadata"]["role"] == "database"
         assert run.options[volume.name].protect is expected
-    for record in servers(run, "paas"):
-        assert run.options[record.name] == RecordedOptions(False, ())
+
+
+@pytest.mark.parametrize("role", ["bastion", "paas", "jenkins"])
+def test_no_node_is_replaced_by_a_user_data_change_alone(role: str) -> None:
+    """A version pin or a proxy setting changes every node's user data: no server takes it
+    implicitly (the whole PaaS control plane would go at once); `make roll` replaces one."""
+    run = lab_run()
+    records = servers(run, role)
+    assert records
+    for record in records:
+        assert run.options[record.name] == RecordedOptions(False, ("userData",))
+
+
+def test_a_rolled_node_takes_its_current_user_data_and_only_it() -> None:
+    run = run_program(LAB, rolling=frozenset({"paasmas-unit-paas-1"}))
+    options = {r.inputs["name"]: run.options[r.name] for r in servers(run, "paas")}
+    assert options == {"paasmas-unit-paas-0": RecordedOptions(False, ("userData",)),
+                       "paasmas-unit-paas-1": RecordedOptions(False, ()),
+                       "paasmas-unit-paas-2": RecordedOptions(False, ("userData",))}
 
 
 def test_replace_on_user_data_change_is_explicit() -> None:
