@@ -25,10 +25,14 @@ up: stack-select ## the whole platform on STACK (default lab): pulumi up --refre
 	pulumi up --yes --non-interactive --refresh --stack $(STACK) $(POLICY_FLAGS)
 	@$(MAKE) --no-print-directory outputs STACK=$(STACK)
 
-# User-data changes never replace a node by themselves; this replaces one, on its own port.
+# User-data changes never replace a node by themselves; this replaces one, on its own port, when
+# its role passes the host checks, and waits until it passes them again. CHECKS=off where no
+# node boots (the lab's fake compute).
+CHECKS ?= on
 roll: stack-select ## replace one node on purpose with its current user data: NODE=<hostname>
 	@test -n "$(NODE)" || { echo "make roll: set NODE=<hostname> (see make outputs, node_ips)" >&2; exit 2; }
-	$(PY) -m ops.roll $(STACK) $(NODE) $(POLICY_FLAGS)
+	PAASMAS_ROLL_CHECKS="$(if $(filter off,$(CHECKS)),off,--ssh-identity $(SSH_IDENTITY) --known-hosts $(KNOWN_HOSTS))" \
+		$(PY) -m ops.roll $(STACK) $(NODE) $(POLICY_FLAGS)
 
 outputs: ## the stack's outputs (the pipeline contract); secrets stay hidden
 	@pulumi stack output --json --stack $(STACK)
