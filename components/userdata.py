@@ -161,6 +161,11 @@ class DatabaseContext:
     def discovery_prefix(self) -> str:
         return f"/paasmas/{self.node.stack}/db/members/"
 
+    @property
+    def cluster_key(self) -> str:
+        """The durable record that the cluster was created, and which cluster it is."""
+        return f"/paasmas/{self.node.stack}/db/cluster"
+
 
 @dataclass(frozen=True)
 class DatabaseLoadBalancerContext:

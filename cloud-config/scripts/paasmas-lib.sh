@@ -117,6 +117,33 @@ paasmas_wsrep_status() {
                        END { if (s != "" || c != "") print s " " c }'
 }
 
+# The local node's wsrep_cluster_state_uuid (the identity of the cluster it belongs to); empty
+# when the server does not answer.
+paasmas_cluster_uuid() {
+    set --
+    if [ -n "${MYSQL_DEFAULTS_FILE:-}" ]; then
+        set -- "--defaults-extra-file=$MYSQL_DEFAULTS_FILE"
+    fi
+    # shellcheck disable=SC2086  # MYSQL_CMD is a command line by design
+    ${MYSQL_CMD:-mysql} "$@" --connect-timeout=3 -N -B -e \
+        "SHOW GLOBAL STATUS WHERE Variable_name = 'wsrep_cluster_state_uuid'" 2>/dev/null \
+        | awk -F '\t' '$1 == "wsrep_cluster_state_uuid" { print $2 }'
+}
+
+# The value of key $1 ("" when absent); fails when etcd does not answer.
+paasmas_get() {
+    _g_out=$(paasmas_etcd_post /v3/kv/range "{\"key\":\"$(paasmas_b64 "$1")\"}") || return 1
+    printf '%s\n' "$_g_out" | paasmas_json_field value | base64 -d 2>/dev/null || true
+}
+
+# Create key $1 = $2 (no lease) only if it does not exist; succeeds when this call created it.
+paasmas_create() {
+    _cr_key=$(paasmas_b64 "$1")
+    _cr_body="{\"compare\":[{\"key\":\"$_cr_key\",\"target\":\"CREATE\",\"create_revision\":\"0\"}],"
+    _cr_body="$_cr_body\"success\":[{\"request_put\":{\"key\":\"$_cr_key\",\"value\":\"$(paasmas_b64 "$2")\"}}]}"
+    paasmas_etcd_post /v3/kv/txn "$_cr_body" | grep -q '"succeeded":true'
+}
+
 paasmas_is_synced_primary() {
     [ "$(paasmas_wsrep_status)" = "Synced Primary" ]
 }

@@ -83,10 +83,13 @@ def cluster_address(tmp_path: Path, *, candidate: bool, grastate: str | None,
 GRASTATE = "# GALERA saved state\nversion: 2.1\nuuid: 1-2-3\nseqno: 42\nsafe_to_bootstrap: {}\n"
 
 
-def test_first_node_bootstraps_a_fresh_cluster_when_nobody_is_alive(tmp_path: Path) -> None:
+def test_a_fresh_candidate_never_bootstraps_while_etcd_is_down(tmp_path: Path) -> None:
+    """Only etcd can say whether the cluster was ever created (test_agents_etcd.py: the first
+    node creates it when etcd answers). Blind, an empty data directory waits: it may be a
+    wiped database-0 whose cluster lives on."""
     run = cluster_address(tmp_path, candidate=True, grastate=None)
-    assert run.returncode == 0 and run.stdout == "\n", run.stderr
-    assert "bootstrapping" in run.stderr
+    assert run.returncode == 0 and run.stdout == "127.0.0.2,127.0.0.3\n", run.stderr
+    assert "never bootstraps without it" in run.stderr
 
 
 def test_other_nodes_wait_for_static_peers_on_a_fresh_cluster(tmp_path: Path) -> None:

@@ -89,21 +89,30 @@ def etcd(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Etcd]:
         log.close()
 
 
-def fake_mysql(path: Path, state: str) -> str:
-    path.write_text(f"#!/bin/sh\nprintf 'wsrep_cluster_status\\tPrimary\\n"
+def fake_mysql(path: Path, state: str, uuid: str = "uuid-a") -> str:
+    """A `mysql` that answers the status queries (SHOW GLOBAL STATUS ...) of one node."""
+    path.write_text("#!/bin/sh\n"
+                    'case "$*" in *wsrep_cluster_state_uuid*)\n'
+                    f"  printf 'wsrep_cluster_state_uuid\\t{uuid}\\n'; exit 0;; esac\n"
+                    "printf 'wsrep_cluster_status\\tPrimary\\n"
                     f"wsrep_local_state_comment\\t{state}\\n'\n")
     path.chmod(0o755)
     return str(path)
 
 
 def discovery(etcd: Etcd, tmp_path: Path, address: str, command: str, *, state: str = "Synced",
-              ttl: int = 15, prefix: str = PREFIX) -> subprocess.CompletedProcess[str]:
+              ttl: int = 15, prefix: str = PREFIX, uuid: str = "uuid-a",
+              candidate: bool = False,
+              etcd_reachable: bool = True) -> subprocess.CompletedProcess[str]:
     node = tmp_path / address
     (node / "data").mkdir(parents=True, exist_ok=True)
     env = {**os.environ, **etcd.env(), "DISCOVERY_PREFIX": prefix, "NODE_ADDRESS": address,
            "STATIC_PEERS": "10.0.0.1,10.0.0.2,10.0.0.3", "DATA_DIR": str(node / "data"),
            "STATE_DIR": str(node / "state"), "LEASE_TTL": str(ttl), "PEER_HEALTH_PORT": "9",
-           "MYSQL_CMD": fake_mysql(node / "mysql", state)}
+           "MYSQL_CMD": fake_mysql(node / "mysql", state, uuid),
+           "BOOTSTRAP_CANDIDATE": "true" if candidate else "false"}
+    if not etcd_reachable:
+        env["ETCD_ENDPOINTS"] = "https://127.0.0.1:9"
     return subprocess.run([str(SCRIPTS / "paasmas-db-discovery"), command], capture_output=True,
                           text=True, env=env, timeout=60, check=False)
 
@@ -346,3 +355,65 @@ def test_vip_holder_drops_the_address_before_its_lease_can_lapse_when_etcd_goes_
     # sent), with at least a second to spare; and no step ran past the deadline.
     assert dropped_after < VIP_LEASE_TTL - 1, (dropped_after, steps)
     assert max(steps) <= VIP_LEASE_TTL - VIP_MARGIN + 2, steps
+
+
+def test_an_empty_data_directory_creates_the_cluster_once_and_never_again(
+    etcd: Etcd, tmp_path: Path
+) -> None:
+    """Galera bootstrap that cannot split the cluster. The candidate claims the creation in
+    etcd before bootstrapping; the first Synced member records the cluster's identity. Wiped
+    (an empty data directory) while its peers are down, the same node waits to join, where
+    before it bootstrapped a second, empty cluster that clustercheck then called healthy."""
+    prefix = "/paasmas/bootstrap-test/db/members/"
+    first = discovery(etcd, tmp_path / "n0", "10.0.0.1", "cluster-address", prefix=prefix,
+                      candidate=True)
+    assert first.stdout == "\n", first.stderr  # bootstrap: nobody else, never created
+    assert "claimed the creation of the cluster" in first.stderr
+    # Its bootstrap did not finish (a crash before grastate.dat): the claim is still its own.
+    again = discovery(etcd, tmp_path / "n0", "10.0.0.1", "cluster-address", prefix=prefix,
+                      candidate=True)
+    assert again.stdout == "\n", again.stderr
+    # Another node that thinks it is the candidate (a wrong setting) may not create one too.
+    rival = discovery(etcd, tmp_path / "n9", "10.0.0.9", "cluster-address", prefix=prefix,
+                      candidate=True)
+    assert rival.stdout == "10.0.0.1,10.0.0.2,10.0.0.3\n", rival.stderr
+
+    synced = discovery(etcd, tmp_path / "n0", "10.0.0.1", "register-once", prefix=prefix,
+                       uuid="uuid-real")
+    assert "recorded the cluster" in synced.stderr, synced.stderr
+    discovery(etcd, tmp_path / "n0", "10.0.0.1", "register-once", prefix=prefix, ttl=2,
+              state="Donor/Desynced")  # withdraws: no live member left in etcd
+
+    # database-0 wiped (fresh directory), its peers down: it waits for them, never bootstraps.
+    wiped = discovery(etcd, tmp_path / "wiped", "10.0.0.1", "cluster-address", prefix=prefix,
+                      candidate=True)
+    assert wiped.stdout == "10.0.0.2,10.0.0.3\n", wiped.stderr
+    assert "the cluster exists" in wiped.stderr and "never bootstraps" in wiped.stderr
+    # etcd unreachable: an empty directory never bootstraps without it either.
+    blind = discovery(etcd, tmp_path / "blind", "10.0.0.1", "cluster-address", prefix=prefix,
+                      candidate=True, etcd_reachable=False)
+    assert blind.stdout == "10.0.0.2,10.0.0.3\n", blind.stderr
+
+
+def test_a_node_of_another_cluster_never_registers_and_is_unhealthy(
+    etcd: Etcd, tmp_path: Path
+) -> None:
+    prefix = "/paasmas/foreign-test/db/members/"
+    assert discovery(etcd, tmp_path, "10.0.0.1", "register-once", prefix=prefix,
+                     uuid="uuid-real").returncode == 0
+    run = discovery(etcd, tmp_path, "10.0.0.2", "register-once", prefix=prefix,
+                    uuid="uuid-split")
+    assert run.returncode == 0 and "not the recorded uuid-real" in run.stderr, run.stderr
+    listed = discovery(etcd, tmp_path, "10.0.0.9", "members", prefix=prefix).stdout.split()
+    assert listed == ["10.0.0.1"]
+    node = tmp_path / "10.0.0.2"
+    env = {**os.environ, "STATE_DIR": str(node / "state"),
+           "MYSQL_CMD": fake_mysql(node / "mysql", "Synced", "uuid-split")}
+    check = subprocess.run([str(SCRIPTS / "paasmas-clustercheck")], input="GET / HTTP/1.0\r\n\r\n",
+                           capture_output=True, text=True, env=env, timeout=30, check=False)
+    assert check.stdout.startswith("HTTP/1.0 503"), check.stdout
+    assert "another cluster than the recorded uuid-real" in check.stdout
+    # Back in the recorded cluster (rejoined by state transfer): registered and healthy again.
+    assert discovery(etcd, tmp_path, "10.0.0.2", "register-once", prefix=prefix,
+                     uuid="uuid-real").returncode == 0
+    assert not (node / "state" / "foreign-cluster").exists()
