@@ -1,6 +1,7 @@
 # shellcheck shell=bash
 # The environment of every Pulumi command in this project: local binaries and plugins only, no
-# update checks, a file:// state backend under .state/, the passphrase secrets provider.
+# update checks, a file:// state backend under .state/ unless PULUMI_BACKEND_URL is set already
+# (a team's shared backend: README "State and secrets"), the passphrase secrets provider.
 #
 #   source toolchain/env.sh          # operators: exports the variables into this shell
 #   bash toolchain/env.sh --make     # mk/toolchain.mk: the same variables as Make exports
@@ -28,7 +29,8 @@ _paasmas_env_main() {
         "PULUMI_SKIP_UPDATE_CHECK=true"
         "PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION=true"
         "PULUMI_DISABLE_REGISTRY_RESOLVE=true"
-        "PULUMI_BACKEND_URL=file://$state/backend"
+        # An operator's backend (e.g. a team's s3:// bucket) wins over the checkout's own.
+        "PULUMI_BACKEND_URL=${PULUMI_BACKEND_URL:-file://$state/backend}"
         "PAASMAS_CLOUD_CONFIG_VALIDATE=$PAASMAS_CLOUD_CONFIG_VALIDATE"
     )
     # Secrets: a passphrase from the environment wins; otherwise one generated once for this

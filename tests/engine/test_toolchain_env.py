@@ -54,6 +54,22 @@ def test_engine_never_reaches_out_and_uses_local_state(checkout: Path, tmp_path:
     assert (checkout / ".state" / "backend").is_dir()
 
 
+def test_a_backend_from_the_environment_wins(checkout: Path, tmp_path: Path) -> None:
+    """A team's shared backend (README "State and secrets") is kept, in both forms."""
+    team = "s3://team-state?endpoint=http://127.0.0.1:9000&use_path_style=true&region=us-east-1"
+    env = sourced_env(checkout, tmp_path / "cache", PULUMI_BACKEND_URL=team)
+    assert env["PULUMI_BACKEND_URL"] == team
+    out = subprocess.run(
+        ["bash", str(checkout / "toolchain" / "env.sh"), "--make"],
+        env={k: v for k, v in os.environ.items() if not k.startswith("PULUMI_")}
+        | {"PAASMAS_CACHE": str(tmp_path / "cache"), "PULUMI_BACKEND_URL": team},
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
+    assert f"export PULUMI_BACKEND_URL := {team}" in out.split("|NL|")
+
+
 def test_passphrase_file_is_generated_once_and_private(checkout: Path, tmp_path: Path) -> None:
     first = sourced_env(checkout, tmp_path / "cache")
     passphrase = Path(first["PULUMI_CONFIG_PASSPHRASE_FILE"])

@@ -149,8 +149,11 @@ class Stack:
         self.must("destroy", "--yes")
 
 
-def new_stack(tmp_path: Path, name: str, config: dict[str, Any]) -> Stack:
-    """A stack with this config in a temporary project and file backend.
+def new_stack(
+    tmp_path: Path, name: str, config: dict[str, Any], backend_env: dict[str, str] | None = None
+) -> Stack:
+    """A stack with this config in a temporary project and file backend, or in the backend
+    `backend_env` names (PULUMI_BACKEND_URL and what it needs, e.g. an s3:// bucket's keys).
 
     Skips, naming the cause, when the toolchain has no pulumi or no OpenStack provider plugin.
     """
@@ -184,6 +187,7 @@ def new_stack(tmp_path: Path, name: str, config: dict[str, Any]) -> Stack:
         PULUMI_CONFIG_PASSPHRASE="lab-stack-test",
         OS_CLIENT_CONFIG_FILE=str(clouds_yaml()),
     )
+    env.update(backend_env or {})
     stack = Stack(name, project, env, pulumi)
     stack.must("stack", "init")
     return stack
